@@ -1,0 +1,328 @@
+//! Decimal text and scaled integers: parsing without floats, display, and division with a named rounding.
+//!
+//! Every Kestrel number is a whole count of some power-of-ten unit (10^-9 for prices, quantities, money
+//! and ratios; 10^-18 for exact notionals). This module owns the three operations they all share, so
+//! each number type is a thin, range-checked wrapper.
+//!
+//! # Invariants
+//! Nothing here touches `f32`/`f64`: text becomes digits, digits become integers, and the only
+//! rounding is [`div_round`] with an explicit [`Rounding`].
+
+use core::fmt;
+use ethnum::I256;
+
+use crate::error::{ArithError, ParseDecimalError};
+
+/// How a result that falls between two representable values is brought onto the grid.
+///
+/// Named at every call that can round, so a reader sees where money may move by one unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// Ties go to the even neighbour (banker's rounding): unbiased over many operations.
+    HalfEven,
+    /// Ties go away from zero: what most people mean by "round half up".
+    HalfAwayFromZero,
+    /// Drop the excess (truncate): what integer division does.
+    TowardZero,
+    /// Toward negative infinity.
+    Floor,
+    /// Toward positive infinity.
+    Ceiling,
+}
+
+/// `10^n` as an `i128`, for the scales this crate uses (n ≤ 38).
+pub(crate) const fn pow10(n: u32) -> i128 {
+    let mut v: i128 = 1;
+    let mut i = 0;
+    while i < n {
+        v *= 10;
+        i += 1;
+    }
+    v
+}
+
+/// Divides `num` by `den` and brings the quotient onto the integer grid with `mode`.
+///
+/// The 256-bit operands let callers form exact products of three 10^-9 numbers (size × price ×
+/// rate) and round once, as FORMAT.md §2.2 asks, instead of rounding each intermediate.
+///
+/// # Errors
+/// [`ArithError::DivisionByZero`] for `den == 0`; [`ArithError::Overflow`] when the result does
+/// not fit an `i128`.
+pub(crate) fn div_round(num: I256, den: I256, mode: Rounding, op: &'static str) -> Result<i128, ArithError> {
+    if den == I256::ZERO {
+        return Err(ArithError::DivisionByZero { op });
+    }
+    let q = num / den;
+    let r = num % den;
+    let q = if r == I256::ZERO {
+        q
+    } else {
+        let negative = (num < I256::ZERO) != (den < I256::ZERO);
+        let away = if negative { q - I256::ONE } else { q + I256::ONE };
+        let twice_r = r.unsigned_abs() * 2;
+        let abs_den = den.unsigned_abs();
+        match mode {
+            Rounding::TowardZero => q,
+            Rounding::Floor => {
+                if negative {
+                    away
+                } else {
+                    q
+                }
+            }
+            Rounding::Ceiling => {
+                if negative {
+                    q
+                } else {
+                    away
+                }
+            }
+            Rounding::HalfAwayFromZero => {
+                if twice_r >= abs_den {
+                    away
+                } else {
+                    q
+                }
+            }
+            Rounding::HalfEven => {
+                if twice_r > abs_den || (twice_r == abs_den && q % 2 != I256::ZERO) {
+                    away
+                } else {
+                    q
+                }
+            }
+        }
+    };
+    i128::try_from(q).map_err(|_| ArithError::Overflow { op })
+}
+
+/// Rescales `raw` from `10^-from` units to `10^-to` units, rounding with `mode` when digits drop.
+pub(crate) fn rescale(
+    raw: i128,
+    from: u32,
+    to: u32,
+    mode: Rounding,
+    op: &'static str,
+) -> Result<i128, ArithError> {
+    if to >= from {
+        raw.checked_mul(pow10(to - from)).ok_or(ArithError::Overflow { op })
+    } else {
+        div_round(I256::from(raw), I256::from(pow10(from - to)), mode, op)
+    }
+}
+
+/// Parses decimal text (`-12.5`, `+3`, `.25`, `1e-5`, `2.5E3`) into a whole number of `10^-scale` units.
+///
+/// Exponents are accepted because JSON writers (Python's among them) print small rates as `1e-05`.
+/// Trailing zeros beyond `scale` are fine; a non-zero digit beyond it is refused, never rounded.
+///
+/// # Errors
+/// A [`ParseDecimalError`] naming what is wrong with the text; the caller range-checks the result.
+pub(crate) fn parse_scaled(text: &str, scale: u32) -> Result<i128, ParseDecimalError> {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return Err(ParseDecimalError::Empty);
+    }
+    let mut i = 0;
+    let negative = match bytes[0] {
+        b'-' => {
+            i = 1;
+            true
+        }
+        b'+' => {
+            i = 1;
+            false
+        }
+        _ => false,
+    };
+    let mut mantissa: i128 = 0;
+    let mut frac_digits: i64 = 0;
+    let mut digits = 0usize;
+    let mut seen_point = false;
+    // Significant digits beyond what an i128 holds cannot be represented anyway.
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'0'..=b'9' => {
+                mantissa = mantissa
+                    .checked_mul(10)
+                    .and_then(|m| m.checked_add(i128::from(c - b'0')))
+                    .ok_or(ParseDecimalError::OutOfRange)?;
+                digits += 1;
+                if seen_point {
+                    frac_digits += 1;
+                }
+            }
+            b'.' if !seen_point => seen_point = true,
+            b'e' | b'E' => break,
+            _ => return Err(ParseDecimalError::InvalidChar { position: i, found: char::from(c) }),
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return Err(ParseDecimalError::NoDigits);
+    }
+    let mut exponent: i64 = 0;
+    if i < bytes.len() {
+        // bytes[i] is 'e' or 'E'.
+        let exp_text = &text[i + 1..];
+        exponent = parse_exponent(exp_text, i + 1)?;
+    }
+    let shift = i64::from(scale) + exponent - frac_digits;
+    let raw = if shift >= 0 {
+        let shift = u32::try_from(shift).map_err(|_| ParseDecimalError::OutOfRange)?;
+        if shift > 38 {
+            if mantissa == 0 {
+                0
+            } else {
+                return Err(ParseDecimalError::OutOfRange);
+            }
+        } else {
+            mantissa.checked_mul(pow10(shift)).ok_or(ParseDecimalError::OutOfRange)?
+        }
+    } else {
+        let drop = u32::try_from(-shift).map_err(|_| ParseDecimalError::OutOfRange)?;
+        let div = if drop > 38 { None } else { Some(pow10(drop)) };
+        match div {
+            Some(d) if mantissa % d == 0 => mantissa / d,
+            None if mantissa == 0 => 0,
+            _ => {
+                return Err(ParseDecimalError::TooManyDecimals {
+                    max: scale,
+                    found: u32::try_from(-shift).unwrap_or(u32::MAX).saturating_add(scale),
+                });
+            }
+        }
+    };
+    Ok(if negative { -raw } else { raw })
+}
+
+fn parse_exponent(text: &str, offset: usize) -> Result<i64, ParseDecimalError> {
+    let bytes = text.as_bytes();
+    let (negative, start) = match bytes.first() {
+        Some(b'-') => (true, 1),
+        Some(b'+') => (false, 1),
+        Some(_) => (false, 0),
+        None => return Err(ParseDecimalError::NoDigits),
+    };
+    if start == bytes.len() {
+        return Err(ParseDecimalError::NoDigits);
+    }
+    let mut e: i64 = 0;
+    for (k, &c) in bytes.iter().enumerate().skip(start) {
+        if !c.is_ascii_digit() {
+            return Err(ParseDecimalError::InvalidChar { position: offset + k, found: char::from(c) });
+        }
+        // Exponents past a few hundred overflow every scale; cap instead of overflowing i64.
+        e = (e * 10 + i64::from(c - b'0')).min(100_000);
+    }
+    Ok(if negative { -e } else { e })
+}
+
+/// Writes `raw` (in `10^-scale` units) as plain decimal text with trailing zeros trimmed.
+///
+/// The shortest exact text: parsing it back gives `raw` again.
+pub(crate) fn fmt_scaled(raw: i128, scale: u32, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let unit = pow10(scale).unsigned_abs();
+    let abs = raw.unsigned_abs();
+    let int = abs / unit;
+    let mut frac = abs % unit;
+    let sign = if raw < 0 { "-" } else { "" };
+    if frac == 0 {
+        return f.pad(&format!("{sign}{int}"));
+    }
+    let mut width = scale as usize;
+    while frac.is_multiple_of(10) {
+        frac /= 10;
+        width -= 1;
+    }
+    let text = format!("{sign}{int}.{frac:0width$}");
+    f.pad(&text)
+}
+
+/// Writes `raw` (in `10^-scale` units) with exactly `decimals` places, rounding with `mode`.
+///
+/// # Errors
+/// [`ArithError`] only if rounding overflows, which cannot happen for `decimals ≤ scale`.
+pub(crate) fn to_fixed_string(
+    raw: i128,
+    scale: u32,
+    decimals: u32,
+    mode: Rounding,
+) -> Result<String, ArithError> {
+    let shown = rescale(raw, scale, decimals, mode, "to_fixed_string")?;
+    let unit = pow10(decimals).unsigned_abs();
+    let abs = shown.unsigned_abs();
+    let sign = if shown < 0 { "-" } else { "" };
+    let int = abs / unit;
+    if decimals == 0 {
+        return Ok(format!("{sign}{int}"));
+    }
+    let frac = abs % unit;
+    let width = decimals as usize;
+    Ok(format!("{sign}{int}.{frac:0width$}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p9(s: &str) -> Result<i128, ParseDecimalError> {
+        parse_scaled(s, 9)
+    }
+
+    #[test]
+    fn parses_plain_signed_and_exponent_forms() {
+        assert_eq!(p9("1"), Ok(1_000_000_000));
+        assert_eq!(p9("-12.5"), Ok(-12_500_000_000));
+        assert_eq!(p9("+.25"), Ok(250_000_000));
+        assert_eq!(p9("3."), Ok(3_000_000_000));
+        assert_eq!(p9("1e-05"), Ok(10_000));
+        assert_eq!(p9("2.5E3"), Ok(2_500_000_000_000));
+        assert_eq!(p9("0.123456789"), Ok(123_456_789));
+        assert_eq!(p9("1.5000000000000"), Ok(1_500_000_000), "trailing zeros past the scale are exact");
+        assert_eq!(p9("0e999999"), Ok(0));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_represent_exactly() {
+        assert_eq!(p9(""), Err(ParseDecimalError::Empty));
+        assert_eq!(p9("-"), Err(ParseDecimalError::NoDigits));
+        assert_eq!(p9("."), Err(ParseDecimalError::NoDigits));
+        assert_eq!(p9("1e"), Err(ParseDecimalError::NoDigits));
+        assert_eq!(p9("1.2.3"), Err(ParseDecimalError::InvalidChar { position: 3, found: '.' }));
+        assert_eq!(p9("12a"), Err(ParseDecimalError::InvalidChar { position: 2, found: 'a' }));
+        assert_eq!(p9("0.1234567891"), Err(ParseDecimalError::TooManyDecimals { max: 9, found: 10 }));
+        assert_eq!(p9("1e-10"), Err(ParseDecimalError::TooManyDecimals { max: 9, found: 10 }));
+        assert_eq!(p9("1e40"), Err(ParseDecimalError::OutOfRange));
+        assert_eq!(p9("nan"), Err(ParseDecimalError::InvalidChar { position: 0, found: 'n' }));
+    }
+
+    #[test]
+    fn every_rounding_mode_on_ties_and_non_ties() {
+        let d = |n: i64, den: i64, m| div_round(I256::from(n), I256::from(den), m, "t").unwrap();
+        use Rounding::*;
+        // 2.5, -2.5, 3.5, 2.4, -2.6
+        assert_eq!([d(5, 2, HalfEven), d(-5, 2, HalfEven), d(7, 2, HalfEven)], [2, -2, 4]);
+        assert_eq!([d(5, 2, HalfAwayFromZero), d(-5, 2, HalfAwayFromZero)], [3, -3]);
+        assert_eq!([d(12, 5, HalfEven), d(-13, 5, HalfEven)], [2, -3]);
+        assert_eq!([d(7, 2, TowardZero), d(-7, 2, TowardZero)], [3, -3]);
+        assert_eq!([d(7, 2, Floor), d(-7, 2, Floor)], [3, -4]);
+        assert_eq!([d(7, 2, Ceiling), d(-7, 2, Ceiling)], [4, -3]);
+        assert_eq!([d(7, -2, Floor), d(6, -2, Floor)], [-4, -3]);
+        assert_eq!(
+            div_round(I256::ONE, I256::ZERO, HalfEven, "t"),
+            Err(ArithError::DivisionByZero { op: "t" })
+        );
+    }
+
+    #[test]
+    fn fixed_strings_round_with_the_named_mode() {
+        assert_eq!(to_fixed_string(1_235_000_000, 9, 2, Rounding::HalfEven).unwrap(), "1.24");
+        assert_eq!(to_fixed_string(1_225_000_000, 9, 2, Rounding::HalfEven).unwrap(), "1.22");
+        assert_eq!(to_fixed_string(-1_225_000_000, 9, 2, Rounding::HalfAwayFromZero).unwrap(), "-1.23");
+        assert_eq!(to_fixed_string(-7_000_000_000, 9, 0, Rounding::HalfEven).unwrap(), "-7");
+        assert_eq!(to_fixed_string(50_000_000, 9, 3, Rounding::HalfEven).unwrap(), "0.050");
+    }
+}

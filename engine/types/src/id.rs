@@ -1,0 +1,175 @@
+//! Identifiers: dense integers inside the engine, short inline strings at the venue edge.
+//!
+//! The engine indexes arrays with dense ids (`InstrumentId(u16)`, `VenueId(u8)`, `OrderId(u64)`);
+//! venue strings are mapped at the gateway. Two venue strings must survive into the engine, because
+//! correctness depends on comparing them: the venue's execution id (a duplicate fill is recognised
+//! by it) and the client order id (a resubmission after a reconnect is recognised by it). They are
+//! stored inline, `Copy`, with no heap.
+
+use core::fmt;
+
+use crate::error::IdError;
+
+macro_rules! dense_id {
+    ($(#[$doc:meta])* $name:ident($int:ty)) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[repr(transparent)]
+        pub struct $name(pub $int);
+
+        impl $name {
+            /// The index this id stands for, for dense arrays.
+            pub const fn index(self) -> usize {
+                self.0 as usize
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}#{}", stringify!($name), self.0)
+            }
+        }
+    };
+}
+
+dense_id!(
+    /// An order, assigned by the engine in creation order (so id order is creation order).
+    OrderId(u64)
+);
+dense_id!(
+    /// An instrument: an index into the run's instrument table.
+    InstrumentId(u16)
+);
+dense_id!(
+    /// A venue (a simulated broker or a live gateway): an index into the run's venue table.
+    VenueId(u8)
+);
+dense_id!(
+    /// A trade (a position's life from flat to flat), numbered by the engine in opening order.
+    TradeId(u32)
+);
+
+/// A short string stored inline: printable ASCII, at most `N` bytes, `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct InlineStr<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> InlineStr<N> {
+    /// Validates and copies `text` (non-empty, printable ASCII without spaces, at most `N` bytes).
+    ///
+    /// # Errors
+    /// [`IdError`] naming `kind` and what is wrong.
+    pub fn try_new(kind: &'static str, text: &str) -> Result<Self, IdError> {
+        let b = text.as_bytes();
+        if b.is_empty() {
+            return Err(IdError::Empty { kind });
+        }
+        if b.len() > N || b.len() > usize::from(u8::MAX) {
+            return Err(IdError::TooLong { kind, len: b.len(), max: N });
+        }
+        if let Some((position, &byte)) = b.iter().enumerate().find(|(_, c)| !c.is_ascii_graphic()) {
+            return Err(IdError::InvalidByte { kind, byte, position });
+        }
+        let mut bytes = [0u8; N];
+        bytes[..b.len()].copy_from_slice(b);
+        // The length was checked against u8::MAX above.
+        let len = u8::try_from(b.len()).unwrap_or(u8::MAX);
+        Ok(Self { len, bytes })
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // Only validated ASCII is ever stored, so this cannot fail; fall back to "" rather than panic.
+        core::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> fmt::Debug for InlineStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl<const N: usize> fmt::Display for InlineStr<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+macro_rules! venue_str_id {
+    ($(#[$doc:meta])* $name:ident, $cap:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(InlineStr<$cap>);
+
+        impl $name {
+            /// Longest accepted text, in bytes.
+            pub const CAPACITY: usize = $cap;
+
+            /// Validates the venue's text.
+            ///
+            /// # Errors
+            /// [`IdError`] for empty, too long or non-printable text.
+            pub fn try_new(text: &str) -> Result<Self, IdError> {
+                InlineStr::try_new(stringify!($name), text).map(Self)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+    };
+}
+
+venue_str_id!(
+    /// The venue's id of one execution (IB `execId`, Binance trade id, OANDA transaction id, or the
+    /// simulator's own): fills are deduplicated by it.
+    ExecId,
+    64
+);
+venue_str_id!(
+    /// The client order id sent to the venue: unique and stable for the life of an order, so a
+    /// resubmission after a reconnect is recognised instead of doubled. 64 bytes fit every venue's
+    /// limit (Binance 36, IB's integer ids, OANDA's client extensions).
+    ClientOrderId,
+    64
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_ids_validate_and_compare_by_text() {
+        let a = ExecId::try_new("0000e0d5.6571a6f6.01.01").unwrap();
+        assert_eq!(a.as_str(), "0000e0d5.6571a6f6.01.01");
+        assert_eq!(a, ExecId::try_new("0000e0d5.6571a6f6.01.01").unwrap());
+        assert_ne!(a, ExecId::try_new("0000e0d5.6571a6f6.01.02").unwrap());
+        assert_eq!(ExecId::try_new(""), Err(IdError::Empty { kind: "ExecId" }));
+        assert_eq!(
+            ClientOrderId::try_new(&"x".repeat(65)),
+            Err(IdError::TooLong { kind: "ClientOrderId", len: 65, max: 64 })
+        );
+        assert_eq!(
+            ClientOrderId::try_new("a b"),
+            Err(IdError::InvalidByte { kind: "ClientOrderId", byte: b' ', position: 1 })
+        );
+        assert_eq!(format!("{a:>25}"), "  0000e0d5.6571a6f6.01.01");
+    }
+
+    #[test]
+    fn dense_ids_index_and_print() {
+        assert_eq!(OrderId(7).index(), 7);
+        assert_eq!(InstrumentId(3).to_string(), "InstrumentId#3");
+        assert!(OrderId(1) < OrderId(2));
+    }
+}
