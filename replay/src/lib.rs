@@ -1,1 +1,18 @@
-//! placeholder
+//! Kestrel's backtest input: market-data files in, time-ordered events out.
+//!
+//! # What this crate will own
+//! `shared/ARCHITECTURE.md` §7: the tick-file format (a header with an instrument table, then 64-byte
+//! `#[repr(C)]` records), its writer, converters from vendor formats, the memory-mapped reader, the
+//! k-way merge by `(timestamp, file index, record index)`, and the `Replayer` that calls
+//! `Engine::on_event` on the same thread, with the SimBroker behind a latency model.
+//!
+//! # What is here now
+//! - [`bars`]: backtrader's and Yahoo's daily/intraday bar CSVs read into exact [`bars::Bar`]s, with the
+//!   timestamps, date window and validation that the conformance scenarios (`FORMAT.md` §1.1) expect.
+//! - [`data_root`]: where the shared data files are (`$KESTREL_DATA_ROOT`, else the nearest
+//!   `shared/data` above a starting folder), as the conformance oracle finds them.
+
+pub mod bars;
+mod data_root;
+
+pub use data_root::{DATA_ROOT_ENV, DataRootError, data_root};

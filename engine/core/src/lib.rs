@@ -5,4 +5,8 @@
 //! money (the one binary64 compatibility function is documented where it lives).
 #![deny(clippy::float_arithmetic)]
 
+pub mod account;
 pub mod order;
+pub mod position;
+pub mod scheme;
+pub mod trade;

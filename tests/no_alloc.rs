@@ -1,0 +1,64 @@
+//! The per-fill money path allocates nothing once its books are sized.
+//!
+//! A fill's accounting — position update, commission, pnl, cash moves into a journal sized at
+//! start-up, trade events, the state machine — runs once per execution in a tick backtest, so a
+//! heap allocation there would cost on every event. Measured with the per-thread counter.
+
+use kestrel_engine::account::Account;
+use kestrel_engine::order::{Status, StatusEvent};
+use kestrel_engine::position::Position;
+use kestrel_engine::scheme::{CommissionParams, CommissionScheme};
+use kestrel_engine::trade::{TradeBook, TradeExecution};
+use kestrel_tests::count_allocations;
+use kestrel_types::{Currency, InstrumentId, Price, Qty, Rounding, Timestamp};
+
+const EVENTS: u64 = 200_000;
+
+#[test]
+fn the_per_fill_money_path_allocates_nothing() {
+    let scheme = CommissionScheme::try_new(CommissionParams {
+        commission: "0.001".parse().unwrap(),
+        interest: "0.05".parse().unwrap(),
+        ..CommissionParams::setcommission()
+    })
+    .unwrap();
+    let usd = Currency::USD;
+    let ins = InstrumentId(0);
+    // Sized at start-up: one journal entry per cash move, one trade per round trip.
+    let mut account = Account::new(usize::try_from(EVENTS * 2 + 1).unwrap());
+    let mut trades = TradeBook::with_capacity(1, usize::try_from(EVENTS).unwrap());
+    let mut position = Position::new();
+    account.deposit(usd, "1000000".parse().unwrap(), Timestamp::EPOCH).unwrap();
+
+    let ((), allocations) = count_allocations(|| {
+        for i in 0..EVENTS {
+            let at = Timestamp::from_nanos(i64::try_from(i).unwrap() * 1_000_000_000);
+            // Buy 3, sell 3 (a round trip every two events) at prices walking over a small range.
+            let size = Qty::try_from_units(if i % 2 == 0 { 3 } else { -3 }).unwrap();
+            let price = Price::from_raw(100_000_000_000 + i64::try_from(i % 97).unwrap() * 10_000_000);
+            let update = position.update(size, price, at).unwrap();
+            let closed_comm = scheme.commission(update.closed, price).unwrap();
+            let opened_comm = scheme.commission(update.opened, price).unwrap();
+            let pnl = scheme.closed_pnl(&update, price).unwrap();
+            let interest = scheme.credit_interest(&position, at).unwrap();
+            account.settle_fill(usd, -size.notional(price).to_money(Rounding::HalfEven), at).unwrap();
+            account.charge_commission(usd, closed_comm.try_add(opened_comm).unwrap(), at).unwrap();
+            let exec = TradeExecution::from_update(&update, price, closed_comm, opened_comm, i, at);
+            let events = trades.apply(ins, &exec, &scheme).unwrap();
+            std::hint::black_box((pnl, interest, events));
+            let s = Status::Accepted.apply(StatusEvent::Fill { completes: true }).unwrap();
+            std::hint::black_box(s);
+        }
+    });
+    assert_eq!(allocations, 0, "the fill path allocated {allocations} times over {EVENTS} events");
+    assert!(position.is_flat());
+    assert_eq!(trades.trades().len(), usize::try_from(EVENTS / 2).unwrap());
+}
+
+#[test]
+fn the_counter_sees_this_threads_allocations() {
+    // The test above would pass vacuously if the counter were not wired: prove it counts.
+    let (v, n) = count_allocations(|| vec![1u8; 1024]);
+    std::hint::black_box(v);
+    assert!(n >= 1);
+}
