@@ -10,7 +10,7 @@
 //! 256 bits hold a product of four full-range 10^-9 numbers; longer products report
 //! [`ArithError::Overflow`] rather than lose digits.
 
-use ethnum::I256;
+use ethnum::{I256, U256};
 
 use crate::decimal::{Rounding, div_round, pow10};
 use crate::error::ArithError;
@@ -19,11 +19,27 @@ use crate::nano::NANO_DECIMALS;
 use crate::{Money, Notional, Price, Qty, Ratio};
 
 /// An exact rational number `num / den` (`den > 0`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///
+/// Equality is by value (`2/6 == 1/3`): the stored fraction is only cheaply reduced, so one value
+/// can be stored as several fractions.
+#[derive(Clone, Copy, Debug)]
 pub struct Exact {
     num: I256,
     den: I256,
 }
+
+impl PartialEq for Exact {
+    fn eq(&self, other: &Self) -> bool {
+        // Both denominators are positive, so cross-multiplication decides exactly; past 256 bits the
+        // fractions in lowest terms, which are unique, do.
+        match (self.num.checked_mul(other.den), other.num.checked_mul(self.den)) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.lowest_terms() == other.lowest_terms(),
+        }
+    }
+}
+
+impl Eq for Exact {}
 
 const OP: &str = "Exact";
 
@@ -165,6 +181,17 @@ impl Exact {
         Self { num, den }
     }
 
+    /// The fraction in lowest terms (full gcd): unique for each value, so equality can rely on it.
+    fn lowest_terms(self) -> (I256, I256) {
+        let (mut a, mut b) = (self.num.unsigned_abs(), self.den.unsigned_abs());
+        while b != U256::ZERO {
+            (a, b) = (b, a % b);
+        }
+        // a = gcd(|num|, den) ≥ 1 because den > 0, and a ≤ den, so it fits an I256.
+        let g = a.as_i256();
+        (self.num / g, self.den / g)
+    }
+
     fn to_scaled(self, decimals: u32, mode: Rounding, op: &'static str) -> Result<i128, ArithError> {
         let num = self.num.checked_mul(I256::from(pow10(decimals))).ok_or(ArithError::Overflow { op })?;
         div_round(num, self.den, mode, op)
@@ -175,7 +202,8 @@ impl Exact {
     /// # Errors
     /// [`ArithError::Overflow`] out of money's range.
     pub fn to_money(self, mode: Rounding) -> Result<Money, ArithError> {
-        self.to_scaled(NANO_DECIMALS, mode, "Exact::to_money").map(Money::from_raw)
+        let op = "Exact::to_money";
+        Money::from_wide(self.to_scaled(NANO_DECIMALS, mode, op)?, op)
     }
 
     /// Rounds once into a [`Notional`].
@@ -183,7 +211,8 @@ impl Exact {
     /// # Errors
     /// [`ArithError::Overflow`] out of the notional's range.
     pub fn to_notional(self, mode: Rounding) -> Result<Notional, ArithError> {
-        self.to_scaled(NOTIONAL_DECIMALS, mode, "Exact::to_notional").map(Notional::from_raw)
+        let op = "Exact::to_notional";
+        Notional::from_wide(self.to_scaled(NOTIONAL_DECIMALS, mode, op)?, op)
     }
 
     /// Rounds once into a [`Price`].

@@ -120,6 +120,14 @@ macro_rules! venue_str_id {
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
             }
+
+            /// `prefix` followed by the digits of `n`, without touching the heap.
+            ///
+            /// # Errors
+            /// [`IdError`] for an invalid prefix or a result longer than the capacity.
+            pub fn try_numbered(prefix: &str, n: u64) -> Result<Self, IdError> {
+                InlineStr::try_numbered(stringify!($name), prefix, n).map(Self)
+            }
         }
 
         impl fmt::Display for $name {
@@ -128,6 +136,39 @@ macro_rules! venue_str_id {
             }
         }
     };
+}
+
+impl<const N: usize> InlineStr<N> {
+    /// `prefix` followed by the decimal digits of `n`, built on the stack (no heap): how simulators
+    /// number their executions on the hot path.
+    ///
+    /// # Errors
+    /// As [`InlineStr::try_new`] when the prefix is invalid or the whole does not fit.
+    pub fn try_numbered(kind: &'static str, prefix: &str, n: u64) -> Result<Self, IdError> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut v = n;
+        loop {
+            i -= 1;
+            // v % 10 < 10: the cast cannot truncate.
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut bytes = [0u8; N];
+        let p = prefix.as_bytes();
+        let len = p.len() + digits.len() - i;
+        if len > N || len > usize::from(u8::MAX) {
+            return Err(IdError::TooLong { kind, len, max: N });
+        }
+        bytes[..p.len()].copy_from_slice(p);
+        bytes[p.len()..len].copy_from_slice(&digits[i..]);
+        // Validated as a whole: same rules as text ids.
+        let text = core::str::from_utf8(&bytes[..len]).map_err(|_| IdError::Empty { kind })?;
+        Self::try_new(kind, text)
+    }
 }
 
 venue_str_id!(
@@ -164,6 +205,14 @@ mod tests {
             Err(IdError::InvalidByte { kind: "ClientOrderId", byte: b' ', position: 1 })
         );
         assert_eq!(format!("{a:>25}"), "  0000e0d5.6571a6f6.01.01");
+    }
+
+    #[test]
+    fn numbered_ids_are_built_without_text() {
+        assert_eq!(ExecId::try_numbered("sim-", 0).unwrap().as_str(), "sim-0");
+        assert_eq!(ExecId::try_numbered("sim-", u64::MAX).unwrap().as_str(), "sim-18446744073709551615");
+        assert!(ExecId::try_numbered(&"p".repeat(60), 12345).is_err());
+        assert!(ExecId::try_numbered("a b", 1).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! rounding names its [`Rounding`] mode. See `shared/ARCHITECTURE.md` §3 for why one scale.
 #![deny(clippy::float_arithmetic)]
 
+mod bar;
 mod currency;
 mod decimal;
 mod error;
@@ -16,6 +17,7 @@ mod money;
 mod nano;
 mod time;
 
+pub use bar::Bar;
 pub use currency::Currency;
 pub use decimal::Rounding;
 pub use error::{ArithError, IdError, ParseDecimalError};

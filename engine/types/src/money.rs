@@ -95,6 +95,12 @@ macro_rules! wide_type {
                 let d = u32::from(decimals).min($decimals);
                 to_fixed_string(self.0, $decimals, d, mode).unwrap_or_default()
             }
+
+            /// Range-checks a computed raw value: `i128::MIN` is outside the documented range
+            /// (`MIN` is `-MAX`), so a result landing exactly on it is refused like any overflow.
+            pub(crate) fn from_wide(v: i128, op: &'static str) -> Result<Self, ArithError> {
+                if v == i128::MIN { Err(ArithError::Overflow { op }) } else { Ok(Self(v)) }
+            }
         }
 
         impl core::ops::Neg for $name {
@@ -168,8 +174,8 @@ impl Money {
     /// # Errors
     /// [`ArithError::Overflow`] out of range.
     pub fn mul_ratio(self, r: Ratio, mode: Rounding) -> Result<Self, ArithError> {
-        div_round(I256::from(self.0) * I256::from(r.raw()), I256::from(NANO), mode, "Money::mul_ratio")
-            .map(Self)
+        let op = "Money::mul_ratio";
+        Self::from_wide(div_round(I256::from(self.0) * I256::from(r.raw()), I256::from(NANO), mode, op)?, op)
     }
 
     /// `self ÷ r` (value over leverage, say), rounded once with `mode`.
@@ -177,8 +183,8 @@ impl Money {
     /// # Errors
     /// [`ArithError::DivisionByZero`] for a zero ratio; [`ArithError::Overflow`] out of range.
     pub fn div_ratio(self, r: Ratio, mode: Rounding) -> Result<Self, ArithError> {
-        div_round(I256::from(self.0) * I256::from(NANO), I256::from(r.raw()), mode, "Money::div_ratio")
-            .map(Self)
+        let op = "Money::div_ratio";
+        Self::from_wide(div_round(I256::from(self.0) * I256::from(NANO), I256::from(r.raw()), mode, op)?, op)
     }
 }
 
@@ -214,7 +220,10 @@ impl Notional {
     /// [`ArithError::DivisionByZero`] for a zero `den`; [`ArithError::Overflow`] out of range.
     pub fn scale_by_qty(self, num: Qty, den: Qty, mode: Rounding) -> Result<Self, ArithError> {
         let op = "Notional::scale_by_qty";
-        div_round(I256::from(self.0) * I256::from(num.raw()), I256::from(den.raw()), mode, op).map(Self)
+        Self::from_wide(
+            div_round(I256::from(self.0) * I256::from(num.raw()), I256::from(den.raw()), mode, op)?,
+            op,
+        )
     }
 }
 

@@ -53,28 +53,8 @@ mod yahoo;
 /// (a `DAY` order expires at 23:59:59.009999, before the bar), so it is exact here.
 pub const SESSION_END_NANOS: i64 = 86_399_999_989_000;
 
-/// One OHLCV bar of one instrument, exact.
-///
-/// Defined here while only the bar readers produce it; it will move to `kestrel-types`' messages
-/// (`Inbound::Bar`) when those land, with the instrument id beside it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Bar {
-    /// When the bar is complete: its date and time for intraday bars, its date's session end
-    /// ([`SESSION_END_NANOS`]) for daily bars.
-    pub ts: Timestamp,
-    /// First price of the period.
-    pub open: Price,
-    /// Highest price of the period (never below `low`).
-    pub high: Price,
-    /// Lowest price of the period.
-    pub low: Price,
-    /// Last price of the period.
-    pub close: Price,
-    /// Quantity traded (may have decimals: crypto, FX).
-    pub volume: Qty,
-    /// Open contracts at the end of the period (0 where the file has none, as Yahoo's).
-    pub open_interest: Qty,
-}
+/// One OHLCV bar (defined in `kestrel-types`, where the broker that consumes it can see it).
+pub use kestrel_types::Bar;
 
 /// The layout of a bar file, as a scenario's `"format"` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
