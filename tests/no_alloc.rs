@@ -55,6 +55,52 @@ fn the_per_fill_money_path_allocates_nothing() {
     assert_eq!(trades.trades().len(), usize::try_from(EVENTS / 2).unwrap());
 }
 
+/// A bar backtest allocates nothing per bar once warmed up: the broker step, the pending-queue walk,
+/// the valuation and the strategy's averages run on preallocated state. Orders (one per crossover)
+/// may allocate when created; the bars in between may not.
+#[test]
+fn a_bar_backtest_allocates_nothing_per_bar_after_warm_up() {
+    use kestrel_engine::backtest;
+    use kestrel_engine::broker::{BrokerConfig, SimBroker};
+    use kestrel_engine::strategy::sma_cross::SmaCross;
+    use kestrel_replay::synth::{WalkSpec, random_walk};
+
+    let bars = random_walk(&WalkSpec::minutes(11, 200_000));
+    let scheme = CommissionScheme::try_new(CommissionParams {
+        commission: "0.001".parse().unwrap(),
+        ..CommissionParams::setcommission()
+    })
+    .unwrap();
+    let config = BrokerConfig { cash: "100000".parse().unwrap(), ..BrokerConfig::default() };
+    let run = |bars: &[kestrel_types::Bar]| {
+        let mut broker = SimBroker::new(config, vec![scheme], 200_000).unwrap();
+        let mut trades = TradeBook::with_capacity(1, 100_000);
+        // Warm-up is the construction above; the counted part is the run.
+        let mut strategy = SmaCross::new(InstrumentId(0), 10, 30, Qty::ONE);
+        let (summary, allocations) =
+            count_allocations(|| backtest::run(&[bars], &mut broker, &mut trades, &mut strategy).unwrap());
+        (summary.steps, strategy.orders(), allocations)
+    };
+    let (steps, orders, allocations) = run(&bars);
+    assert_eq!(steps, 200_000);
+    assert!(orders > 1_000, "the run must trade for the measure to mean anything: {orders} orders");
+    // Per order: its BTreeMap entries (client id, chain, OCO group) and its fill list. Per bar: none.
+    let per_order = 8;
+    assert!(
+        allocations <= orders * per_order,
+        "{allocations} allocations for {orders} orders over {steps} bars: something allocates per bar"
+    );
+    // And a stretch without orders allocates nothing at all: flat bars never cross.
+    let c = bars[0].close;
+    let flat: Vec<_> = bars[..5_000]
+        .iter()
+        .map(|b| kestrel_types::Bar { open: c, high: c, low: c, close: c, ..*b })
+        .collect();
+    let (_, orders, allocations) = run(&flat);
+    assert_eq!(orders, 0);
+    assert_eq!(allocations, 3, "only the driver's feed cursors and two notification buffers, once per run");
+}
+
 #[test]
 fn the_counter_sees_this_threads_allocations() {
     // The test above would pass vacuously if the counter were not wired: prove it counts.

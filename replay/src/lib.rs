@@ -9,10 +9,13 @@
 //! # What is here now
 //! - [`bars`]: backtrader's and Yahoo's daily/intraday bar CSVs read into exact [`bars::Bar`]s, with the
 //!   timestamps, date window and validation that the conformance scenarios (`FORMAT.md` §1.1) expect.
+//! - [`synth`]: seeded synthetic bars (a random walk), and a writer of backtrader CSV so that
+//!   backtrader can run on exactly the same bars.
 //! - [`data_root`]: where the shared data files are (`$KESTREL_DATA_ROOT`, else the nearest
 //!   `shared/data` above a starting folder), as the conformance oracle finds them.
 
 pub mod bars;
 mod data_root;
+pub mod synth;
 
 pub use data_root::{DATA_ROOT_ENV, DataRootError, data_root};

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod demo;
 
 /// Kestrel: a low-latency matching and execution core with backtrader's broker semantics.
@@ -19,15 +20,54 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs a small SMA-crossover through the domain model (orders, fills, positions, commission,
-    /// cash, trades) on generated bars, or on a backtrader CSV file, and prints the ledger.
+    /// Runs an SMA crossover through the bar broker on generated bars (or a backtrader CSV file)
+    /// and prints every execution, the closed trades and a summary.
     Demo(demo::DemoArgs),
+    /// Runs a conformance scenario (shared/conformance/FORMAT.md) through the simulated broker and
+    /// prints the output document; exits 3 on anything the format does not define.
+    Conform {
+        /// The scenario file.
+        scenario: std::path::PathBuf,
+    },
+    /// Benchmarks that print one JSON line.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+/// Exit status for a scenario the format does not define (the oracle's, too).
+const EXIT_SCENARIO: u8 = 3;
+
+fn conform(path: &std::path::Path) -> ExitCode {
+    use kestrel_cli::conform::{run, scenario};
+    let result = scenario::load(path).map_err(run::RunFailure::from).and_then(|sc| run::run(&sc));
+    match result {
+        Ok(out) => {
+            let mut stdout = std::io::stdout().lock();
+            match out.write_to(&mut stdout) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("kestrel conform: {}: {e}", path.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(e @ run::RunFailure::Scenario(_)) => {
+            eprintln!("kestrel conform: {e}");
+            ExitCode::from(EXIT_SCENARIO)
+        }
+        Err(e) => {
+            eprintln!("kestrel conform: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Conform { scenario } => return conform(&scenario),
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
+        Command::Bench(cmd) => bench::run(&cmd, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
