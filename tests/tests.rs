@@ -6,5 +6,6 @@
 #[global_allocator]
 static ALLOCATOR: kestrel_tests::CountingAllocator = kestrel_tests::CountingAllocator;
 
+mod conformance;
 mod money_flow;
 mod no_alloc;

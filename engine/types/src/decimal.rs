@@ -9,7 +9,7 @@
 //! rounding is [`div_round`] with an explicit [`Rounding`].
 
 use core::fmt;
-use ethnum::I256;
+use ethnum::{I256, U256};
 
 use crate::error::{ArithError, ParseDecimalError};
 
@@ -46,6 +46,12 @@ pub(crate) const fn pow10(n: u32) -> i128 {
 /// The 256-bit operands let callers form exact products of three 10^-9 numbers (size × price ×
 /// rate) and round once, as FORMAT.md §2.2 asks, instead of rounding each intermediate.
 ///
+/// Works on magnitudes and picks the narrowest division that holds the operands: `u128 ÷ u128`
+/// when both fit (most money results), a 256-by-64-bit long division in two `u128` steps when only
+/// the divisor is small (a product of three nano numbers over a power of ten up to 10^19), and
+/// the full 256-bit division otherwise. Every path yields the same truncated quotient and remainder,
+/// and one rounding step ([`round_quotient`]) applies the mode to all of them.
+///
 /// # Errors
 /// [`ArithError::DivisionByZero`] for `den == 0`; [`ArithError::Overflow`] when the result does
 /// not fit an `i128`.
@@ -53,48 +59,121 @@ pub(crate) fn div_round(num: I256, den: I256, mode: Rounding, op: &'static str) 
     if den == I256::ZERO {
         return Err(ArithError::DivisionByZero { op });
     }
-    let q = num / den;
-    let r = num % den;
-    let q = if r == I256::ZERO {
-        q
-    } else {
-        let negative = (num < I256::ZERO) != (den < I256::ZERO);
-        let away = if negative { q - I256::ONE } else { q + I256::ONE };
-        let twice_r = r.unsigned_abs() * 2;
-        let abs_den = den.unsigned_abs();
-        match mode {
-            Rounding::TowardZero => q,
-            Rounding::Floor => {
-                if negative {
-                    away
-                } else {
-                    q
-                }
-            }
-            Rounding::Ceiling => {
-                if negative {
-                    q
-                } else {
-                    away
-                }
-            }
-            Rounding::HalfAwayFromZero => {
-                if twice_r >= abs_den {
-                    away
-                } else {
-                    q
-                }
-            }
-            Rounding::HalfEven => {
-                if twice_r > abs_den || (twice_r == abs_den && q % 2 != I256::ZERO) {
-                    away
-                } else {
-                    q
-                }
-            }
+    let negative = num.is_negative() != den.is_negative();
+    let (q, frac) =
+        div_rem_magnitude(num.unsigned_abs(), den.unsigned_abs()).ok_or(ArithError::Overflow { op })?;
+    round_quotient(negative, q, frac, mode, op)
+}
+
+/// Where a division's remainder `r` lies against half its divisor `d`: all a rounding mode needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fraction {
+    /// `r == 0`: the quotient is exact.
+    Zero,
+    /// `0 < r < d/2`.
+    BelowHalf,
+    /// `r == d/2`: a tie.
+    Half,
+    /// `r > d/2`.
+    AboveHalf,
+}
+
+impl Fraction {
+    /// Classifies `r` against `d` (`r < d`), comparing `r` with `d − r` so nothing overflows.
+    fn of_u128(r: u128, d: u128) -> Self {
+        if r == 0 {
+            return Self::Zero;
         }
+        match r.cmp(&(d - r)) {
+            core::cmp::Ordering::Less => Self::BelowHalf,
+            core::cmp::Ordering::Equal => Self::Half,
+            core::cmp::Ordering::Greater => Self::AboveHalf,
+        }
+    }
+
+    /// [`Fraction::of_u128`] for 256-bit operands.
+    fn of_u256(r: U256, d: U256) -> Self {
+        if r == U256::ZERO {
+            return Self::Zero;
+        }
+        match r.cmp(&(d - r)) {
+            core::cmp::Ordering::Less => Self::BelowHalf,
+            core::cmp::Ordering::Equal => Self::Half,
+            core::cmp::Ordering::Greater => Self::AboveHalf,
+        }
+    }
+}
+
+/// `n ÷ d` truncated (`d > 0`), with where the remainder lies; `None` when the quotient is 2^128 or
+/// more (then no `i128` holds the result, whatever the rounding).
+pub(crate) fn div_rem_magnitude(n: U256, d: U256) -> Option<(u128, Fraction)> {
+    let (n_hi, n_lo) = n.into_words();
+    let (d_hi, d_lo) = d.into_words();
+    if d_hi == 0 {
+        if n_hi == 0 {
+            return Some(div_rem_u128(n_lo, d_lo));
+        }
+        if let Ok(d64) = u64::try_from(d_lo) {
+            return div_rem_by_u64(n_hi, n_lo, d64);
+        }
+    }
+    div_rem_u256(n, d)
+}
+
+/// Both operands in `u128`: one native 128-bit division (the remainder comes from the same call).
+fn div_rem_u128(n: u128, d: u128) -> (u128, Fraction) {
+    let q = n / d;
+    (q, Fraction::of_u128(n - q * d, d))
+}
+
+/// `(n_hi·2^128 + n_lo) ÷ d` for a divisor below 2^64: schoolbook long division in base 2^64,
+/// where every step divides a `u128` below `d·2^64` by `d` (a quotient digit below 2^64).
+fn div_rem_by_u64(n_hi: u128, n_lo: u128, d: u64) -> Option<(u128, Fraction)> {
+    let d = u128::from(d);
+    if n_hi >= d {
+        // n ≥ d·2^128: the quotient needs more than 128 bits.
+        return None;
+    }
+    const LOW: u128 = u64::MAX as u128;
+    // n_hi < d < 2^64, so each partial dividend below fits a u128.
+    let upper = (n_hi << 64) | (n_lo >> 64);
+    let q1 = upper / d;
+    let r1 = upper - q1 * d;
+    let lower = (r1 << 64) | (n_lo & LOW);
+    let q0 = lower / d;
+    let r0 = lower - q0 * d;
+    Some(((q1 << 64) | q0, Fraction::of_u128(r0, d)))
+}
+
+/// The general case: ethnum's 256-bit division.
+fn div_rem_u256(n: U256, d: U256) -> Option<(u128, Fraction)> {
+    let (q, r) = n.div_rem(d);
+    let (q_hi, q_lo) = q.into_words();
+    if q_hi != 0 {
+        return None;
+    }
+    Some((q_lo, Fraction::of_u256(r, d)))
+}
+
+/// Applies `mode` to the truncated magnitude `q` of a quotient whose sign is `negative` and whose
+/// dropped part is `frac`, and checks that the signed result fits an `i128`.
+pub(crate) fn round_quotient(
+    negative: bool,
+    q: u128,
+    frac: Fraction,
+    mode: Rounding,
+    op: &'static str,
+) -> Result<i128, ArithError> {
+    let away = match (frac, mode) {
+        (Fraction::Zero, _) | (_, Rounding::TowardZero) => false,
+        (_, Rounding::Floor) => negative,
+        (_, Rounding::Ceiling) => !negative,
+        (f, Rounding::HalfAwayFromZero) => f != Fraction::BelowHalf,
+        (f, Rounding::HalfEven) => f == Fraction::AboveHalf || (f == Fraction::Half && q & 1 == 1),
     };
-    i128::try_from(q).map_err(|_| ArithError::Overflow { op })
+    let q = if away { q.checked_add(1).ok_or(ArithError::Overflow { op })? } else { q };
+    let v = if negative { 0i128.checked_sub_unsigned(q) } else { i128::try_from(q).ok() };
+    v.ok_or(ArithError::Overflow { op })
 }
 
 /// Rescales `raw` from `10^-from` units to `10^-to` units, rounding with `mode` when digits drop.

@@ -6,35 +6,184 @@
 //! (FORMAT.md §2.2). `Exact` keeps numerator and denominator as 256-bit integers and rounds only in
 //! [`Exact::to_money`] and friends, with a named [`Rounding`].
 //!
+//! # Representation
+//! The denominator is kept as `10^exp × rest`: every Kestrel number enters as a whole count of
+//! 10^-9 or 10^-18 units (`rest = 1`), so products and sums of them only add or align powers of ten
+//! and never divide, and rounding one divides by a power of ten, which is a 64- or 128-bit
+//! division for the usual products. Fractions are not reduced as they are built (the old
+//! trial division by 10, 2, 3 and 5 cost one 256-bit division per try on every operation); a
+//! product of four full-range 10^-9 numbers needs at most 252 bits of numerator over 10^36.
+//! When an operation would leave 256 bits, its operands are brought to lowest terms and the
+//! operation retried, so every expression that fitted with per-step reduction still fits.
+//!
 //! # Limitations
 //! 256 bits hold a product of four full-range 10^-9 numbers; longer products report
 //! [`ArithError::Overflow`] rather than lose digits.
 
+use core::cmp::Ordering;
+use core::fmt;
+
 use ethnum::{I256, U256};
 
-use crate::decimal::{Rounding, div_round, pow10};
+use crate::decimal::{Rounding, div_round};
 use crate::error::ArithError;
 use crate::money::NOTIONAL_DECIMALS;
 use crate::nano::NANO_DECIMALS;
 use crate::{Money, Notional, Price, Qty, Ratio};
 
+/// The largest power of ten below `I256::MAX` (10^76 < 2^255 < 10^77).
+const MAX_EXP: u32 = 76;
+
+/// `10^0 ..= 10^76` as `I256`s, built at compile time.
+const POW10: [I256; MAX_EXP as usize + 1] = pow10_table();
+
+const fn pow10_table() -> [I256; MAX_EXP as usize + 1] {
+    const LOW: u128 = u64::MAX as u128;
+    let mut table = [I256::ZERO; MAX_EXP as usize + 1];
+    let (mut hi, mut lo): (u128, u128) = (0, 1);
+    let mut i = 0;
+    while i <= MAX_EXP as usize {
+        // Every entry is below 2^255, so both words read as non-negative i128s.
+        table[i] = I256::from_words(hi as i128, lo as i128);
+        // (hi, lo) × 10 in 64-bit limbs: the carries cannot overflow below 10^77.
+        let a = (lo & LOW) * 10;
+        let b = (lo >> 64) * 10 + (a >> 64);
+        lo = (a & LOW) | (b << 64);
+        hi = hi * 10 + (b >> 64);
+        i += 1;
+    }
+    table
+}
+
+/// `10^k` for `k ≤ MAX_EXP`.
+fn pow10_wide(k: u32) -> I256 {
+    POW10[k as usize]
+}
+
+/// 2^255, the magnitude of `I256::MIN`.
+const MIN_MAGNITUDE: U256 = U256::from_words(1 << 127, 0);
+
+/// `a × b`, or `None` past `I256`.
+///
+/// Multiplies magnitudes and restores the sign, so that deciding the overflow costs no division
+/// (`ethnum`'s own signed `checked_mul` divides `I256::MAX` by an operand to decide it); two
+/// operands that fit an `i64` multiply in one `i128` instruction.
+pub(crate) fn mul_wide(a: I256, b: I256) -> Option<I256> {
+    if let (Some(x), Some(y)) = (as_i64(a), as_i64(b)) {
+        return Some(I256::from(i128::from(x) * i128::from(y)));
+    }
+    let p = mul_magnitude(a.unsigned_abs(), b.unsigned_abs())?;
+    if a.is_negative() != b.is_negative() {
+        // −2^255 is I256::MIN; wrapping_neg leaves it there.
+        (p <= MIN_MAGNITUDE).then(|| p.as_i256().wrapping_neg())
+    } else {
+        (p < MIN_MAGNITUDE).then(|| p.as_i256())
+    }
+}
+
+/// `x` as an `i64` when it fits.
+fn as_i64(x: I256) -> Option<i64> {
+    let (hi, lo) = x.into_words();
+    if hi == lo >> 127 { i64::try_from(lo).ok() } else { None }
+}
+
+/// `a × b` for magnitudes, or `None` past 256 bits.
+fn mul_magnitude(a: U256, b: U256) -> Option<U256> {
+    let (a_hi, a_lo) = a.into_words();
+    let (b_hi, b_lo) = b.into_words();
+    match (a_hi, b_hi) {
+        (0, 0) => Some(mul_u128(a_lo, b_lo)),
+        (0, h) => mul_one_high(h, b_lo, a_lo),
+        (h, 0) => mul_one_high(h, a_lo, b_lo),
+        // Both at least 2^128: the product is at least 2^256.
+        _ => None,
+    }
+}
+
+/// `(h·2^128 + l) × x`, or `None` past 256 bits.
+fn mul_one_high(h: u128, l: u128, x: u128) -> Option<U256> {
+    let (low_hi, low_lo) = mul_u128(l, x).into_words();
+    let high = h.checked_mul(x)?.checked_add(low_hi)?;
+    Some(U256::from_words(high, low_lo))
+}
+
+/// The full 256-bit product of two `u128`s, in 64-bit limbs.
+fn mul_u128(a: u128, b: u128) -> U256 {
+    const LOW: u128 = u64::MAX as u128;
+    if (a | b) >> 64 == 0 {
+        return U256::from_words(0, a * b);
+    }
+    let (a1, a0) = (a >> 64, a & LOW);
+    let (b1, b0) = (b >> 64, b & LOW);
+    let (p00, p01, p10, p11) = (a0 * b0, a0 * b1, a1 * b0, a1 * b1);
+    // Three terms below 2^64 each: no overflow.
+    let mid = (p00 >> 64) + (p01 & LOW) + (p10 & LOW);
+    let lo = (p00 & LOW) | (mid << 64);
+    let hi = p11 + (p01 >> 64) + (p10 >> 64) + (mid >> 64);
+    U256::from_words(hi, lo)
+}
+
+/// `x × 10^k`, or `None` past `I256`.
+fn scale10(x: I256, k: u32) -> Option<I256> {
+    if k == 0 { Some(x) } else { mul_wide(x, pow10_wide(k)) }
+}
+
+/// The greatest common divisor (binary algorithm: shifts and subtractions, no division).
+fn gcd(mut a: U256, mut b: U256) -> U256 {
+    if a == U256::ZERO {
+        return b;
+    }
+    if b == U256::ZERO {
+        return a;
+    }
+    let shift = (a | b).trailing_zeros();
+    a >>= a.trailing_zeros();
+    loop {
+        b >>= b.trailing_zeros();
+        if a > b {
+            core::mem::swap(&mut a, &mut b);
+        }
+        b -= a;
+        if b == U256::ZERO {
+            return a << shift;
+        }
+    }
+}
+
 /// An exact rational number `num / den` (`den > 0`).
 ///
-/// Equality is by value (`2/6 == 1/3`): the stored fraction is only cheaply reduced, so one value
+/// Equality is by value (`2/6 == 1/3`): fractions are not reduced as they are built, so one value
 /// can be stored as several fractions.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct Exact {
+    /// The numerator, of either sign.
     num: I256,
-    den: I256,
+    /// The denominator's factor besides its power of ten: positive, and 1 for every Kestrel number.
+    rest: I256,
+    /// The denominator's power of ten: `den = 10^exp × rest`, which always fits an `I256`
+    /// (so `exp ≤ MAX_EXP`).
+    exp: u32,
+}
+
+impl fmt::Debug for Exact {
+    /// `Exact { num, den }`, the fraction as stored (not reduced).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Exact").field("num", &self.num).field("den", &self.den()).finish()
+    }
 }
 
 impl PartialEq for Exact {
     fn eq(&self, other: &Self) -> bool {
+        if self.num.is_negative() != other.num.is_negative()
+            || (self.num == I256::ZERO) != (other.num == I256::ZERO)
+        {
+            return false;
+        }
         // Both denominators are positive, so cross-multiplication decides exactly; past 256 bits the
         // fractions in lowest terms, which are unique, do.
-        match (self.num.checked_mul(other.den), other.num.checked_mul(self.den)) {
-            (Some(a), Some(b)) => a == b,
-            _ => self.lowest_terms() == other.lowest_terms(),
+        match self.cross(*other) {
+            Some((a, b)) => a == b,
+            None => self.lowest_terms() == other.lowest_terms(),
         }
     }
 }
@@ -47,23 +196,44 @@ impl core::ops::Neg for Exact {
     type Output = Self;
 
     fn neg(self) -> Self {
-        Self { num: -self.num, den: self.den }
+        Self { num: -self.num, ..self }
     }
 }
 
 impl Exact {
     /// Zero.
-    pub const ZERO: Self = Self { num: I256::ZERO, den: I256::ONE };
+    pub const ZERO: Self = Self { num: I256::ZERO, rest: I256::ONE, exp: 0 };
     /// One.
-    pub const ONE: Self = Self { num: I256::ONE, den: I256::ONE };
+    pub const ONE: Self = Self { num: I256::ONE, rest: I256::ONE, exp: 0 };
+
+    /// `num / (10^exp × rest)` (`rest > 0`), or `None` when that denominator leaves `I256`.
+    /// Zero is always stored as `0/1`, as the reducing implementation did.
+    fn new(num: I256, exp: u32, rest: I256) -> Option<Self> {
+        if num == I256::ZERO {
+            return Some(Self::ZERO);
+        }
+        if exp > MAX_EXP || (rest != I256::ONE && mul_wide(pow10_wide(exp), rest).is_none()) {
+            return None;
+        }
+        Some(Self { num, rest, exp })
+    }
 
     fn scaled(raw: i128, decimals: u32) -> Self {
-        Self { num: I256::from(raw), den: I256::from(pow10(decimals)) }
+        Self { num: I256::from(raw), rest: I256::ONE, exp: decimals }
+    }
+
+    /// The whole denominator, `10^exp × rest` (fits by the invariant of [`Exact::new`]).
+    fn den(self) -> I256 {
+        if self.rest == I256::ONE {
+            pow10_wide(self.exp)
+        } else {
+            pow10_wide(self.exp).wrapping_mul(self.rest)
+        }
     }
 
     /// A whole number (a count of days, a divisor like 365 or 100).
     pub fn int(v: i64) -> Self {
-        Self { num: I256::from(v), den: I256::ONE }
+        Self::scaled(i128::from(v), 0)
     }
 
     /// A quantity.
@@ -96,9 +266,25 @@ impl Exact {
     /// # Errors
     /// [`ArithError::Overflow`] past 256 bits.
     pub fn try_mul(self, rhs: Self) -> Result<Self, ArithError> {
-        let num = self.num.checked_mul(rhs.num).ok_or(ArithError::Overflow { op: OP })?;
-        let den = self.den.checked_mul(rhs.den).ok_or(ArithError::Overflow { op: OP })?;
-        Ok(Self { num, den }.reduced())
+        self.mul_as_stored(rhs)
+            .or_else(|| self.mul_in_lowest_terms(rhs))
+            .ok_or(ArithError::Overflow { op: OP })
+    }
+
+    fn mul_as_stored(self, rhs: Self) -> Option<Self> {
+        let num = mul_wide(self.num, rhs.num)?;
+        let rest = match (self.rest == I256::ONE, rhs.rest == I256::ONE) {
+            (true, _) => rhs.rest,
+            (_, true) => self.rest,
+            _ => mul_wide(self.rest, rhs.rest)?,
+        };
+        Self::new(num, self.exp + rhs.exp, rest)
+    }
+
+    #[cold]
+    fn mul_in_lowest_terms(self, rhs: Self) -> Option<Self> {
+        let ((n1, d1), (n2, d2)) = (self.lowest_terms(), rhs.lowest_terms());
+        Self::new(mul_wide(n1, n2)?, 0, mul_wide(d1, d2)?)
     }
 
     /// `self ÷ rhs`, exactly.
@@ -109,13 +295,31 @@ impl Exact {
         if rhs.num == I256::ZERO {
             return Err(ArithError::DivisionByZero { op: OP });
         }
-        let mut num = self.num.checked_mul(rhs.den).ok_or(ArithError::Overflow { op: OP })?;
-        let mut den = self.den.checked_mul(rhs.num).ok_or(ArithError::Overflow { op: OP })?;
-        if den < I256::ZERO {
-            num = -num;
-            den = -den;
-        }
-        Ok(Self { num, den }.reduced())
+        self.div_as_stored(rhs)
+            .or_else(|| self.div_in_lowest_terms(rhs))
+            .ok_or(ArithError::Overflow { op: OP })
+    }
+
+    fn div_as_stored(self, rhs: Self) -> Option<Self> {
+        // a / (10^ea·ra) ÷ b / (10^eb·rb) = a·rb·10^eb / (10^ea·ra·b): the powers of ten cancel.
+        let num = if rhs.rest == I256::ONE { self.num } else { mul_wide(self.num, rhs.rest)? };
+        let (num, exp) = match self.exp.checked_sub(rhs.exp) {
+            Some(exp) => (num, exp),
+            None => (scale10(num, rhs.exp - self.exp)?, 0),
+        };
+        let rest = if self.rest == I256::ONE { rhs.num } else { mul_wide(self.rest, rhs.num)? };
+        let (num, rest) =
+            if rest.is_negative() { (num.checked_neg()?, rest.checked_neg()?) } else { (num, rest) };
+        Self::new(num, exp, rest)
+    }
+
+    #[cold]
+    fn div_in_lowest_terms(self, rhs: Self) -> Option<Self> {
+        let ((n1, d1), (n2, d2)) = (self.lowest_terms(), rhs.lowest_terms());
+        let (num, den) = (mul_wide(n1, d2)?, mul_wide(d1, n2)?);
+        let (num, den) =
+            if den.is_negative() { (num.checked_neg()?, den.checked_neg()?) } else { (num, den) };
+        Self::new(num, 0, den)
     }
 
     /// `self + rhs`, exactly.
@@ -123,11 +327,39 @@ impl Exact {
     /// # Errors
     /// [`ArithError::Overflow`] past 256 bits.
     pub fn try_add(self, rhs: Self) -> Result<Self, ArithError> {
-        let a = self.num.checked_mul(rhs.den).ok_or(ArithError::Overflow { op: OP })?;
-        let b = rhs.num.checked_mul(self.den).ok_or(ArithError::Overflow { op: OP })?;
-        let num = a.checked_add(b).ok_or(ArithError::Overflow { op: OP })?;
-        let den = self.den.checked_mul(rhs.den).ok_or(ArithError::Overflow { op: OP })?;
-        Ok(Self { num, den }.reduced())
+        self.add_as_stored(rhs)
+            .or_else(|| self.add_in_lowest_terms(rhs))
+            .ok_or(ArithError::Overflow { op: OP })
+    }
+
+    fn add_as_stored(self, rhs: Self) -> Option<Self> {
+        // Over 10^max(ea, eb)·ra·rb, or 10^max(ea, eb)·ra when the rests agree (always, for
+        // Kestrel numbers): sums of decimals keep the larger power of ten, not the product.
+        let (a, b) = self.cross(rhs)?;
+        let rest = if self.rest == rhs.rest { self.rest } else { mul_wide(self.rest, rhs.rest)? };
+        Self::new(a.checked_add(b)?, self.exp.max(rhs.exp), rest)
+    }
+
+    #[cold]
+    fn add_in_lowest_terms(self, rhs: Self) -> Option<Self> {
+        let ((n1, d1), (n2, d2)) = (self.lowest_terms(), rhs.lowest_terms());
+        if d1 == d2 {
+            return Self::new(n1.checked_add(n2)?, 0, d1);
+        }
+        Self::new(mul_wide(n1, d2)?.checked_add(mul_wide(n2, d1)?)?, 0, mul_wide(d1, d2)?)
+    }
+
+    /// The numerators of `self` and `rhs` over one common positive denominator
+    /// (`10^max(ea, eb) × ra × rb`, without the rests when they are equal), or `None` past 256 bits.
+    fn cross(self, rhs: Self) -> Option<(I256, I256)> {
+        let exp = self.exp.max(rhs.exp);
+        let a = scale10(self.num, exp - self.exp)?;
+        let b = scale10(rhs.num, exp - rhs.exp)?;
+        if self.rest == rhs.rest {
+            Some((a, b))
+        } else {
+            Some((mul_wide(a, rhs.rest)?, mul_wide(b, self.rest)?))
+        }
     }
 
     /// `self − rhs`, exactly.
@@ -141,7 +373,7 @@ impl Exact {
     /// `|self|`.
     #[must_use]
     pub fn abs(self) -> Self {
-        Self { num: self.num.abs(), den: self.den }
+        Self { num: self.num.abs(), ..self }
     }
 
     /// Whether this is exactly zero.
@@ -157,44 +389,53 @@ impl Exact {
     /// Compares two rationals exactly.
     ///
     /// # Errors
-    /// [`ArithError::Overflow`] past 256 bits.
-    pub fn cmp_exact(self, rhs: Self) -> Result<core::cmp::Ordering, ArithError> {
-        let a = self.num.checked_mul(rhs.den).ok_or(ArithError::Overflow { op: OP })?;
-        let b = rhs.num.checked_mul(self.den).ok_or(ArithError::Overflow { op: OP })?;
-        Ok(a.cmp(&b))
-    }
-
-    /// Keeps the operands small: divides out powers of ten and small common factors cheaply.
-    fn reduced(self) -> Self {
-        let mut num = self.num;
-        let mut den = self.den;
-        if num == I256::ZERO {
-            return Self::ZERO;
+    /// [`ArithError::Overflow`] past 256 bits (only when the two have the same sign and their
+    /// cross products exceed 256 bits even in lowest terms).
+    pub fn cmp_exact(self, rhs: Self) -> Result<Ordering, ArithError> {
+        let sign = |x: I256| if x.is_negative() { -1 } else { i8::from(x != I256::ZERO) };
+        let (sa, sb) = (sign(self.num), sign(rhs.num));
+        if sa != sb {
+            return Ok(sa.cmp(&sb));
         }
-        for f in [10i32, 2, 3, 5] {
-            let f = I256::from(f);
-            while den % f == I256::ZERO && num % f == I256::ZERO {
-                num /= f;
-                den /= f;
-            }
+        if let Some((a, b)) = self.cross(rhs) {
+            return Ok(a.cmp(&b));
         }
-        Self { num, den }
+        let ((n1, d1), (n2, d2)) = (self.lowest_terms(), rhs.lowest_terms());
+        match (mul_wide(n1, d2), mul_wide(n2, d1)) {
+            (Some(a), Some(b)) => Ok(a.cmp(&b)),
+            _ => Err(ArithError::Overflow { op: OP }),
+        }
     }
 
     /// The fraction in lowest terms (full gcd): unique for each value, so equality can rely on it.
     fn lowest_terms(self) -> (I256, I256) {
-        let (mut a, mut b) = (self.num.unsigned_abs(), self.den.unsigned_abs());
-        while b != U256::ZERO {
-            (a, b) = (b, a % b);
-        }
-        // a = gcd(|num|, den) ≥ 1 because den > 0, and a ≤ den, so it fits an I256.
-        let g = a.as_i256();
-        (self.num / g, self.den / g)
+        let den = self.den();
+        // g = gcd(|num|, den) ≥ 1 because den > 0, and g ≤ den, so it fits an I256.
+        let g = gcd(self.num.unsigned_abs(), den.unsigned_abs()).as_i256();
+        if g == I256::ONE { (self.num, den) } else { (self.num / g, den / g) }
     }
 
+    /// `self × 10^decimals`, rounded to an integer with `mode`.
     fn to_scaled(self, decimals: u32, mode: Rounding, op: &'static str) -> Result<i128, ArithError> {
-        let num = self.num.checked_mul(I256::from(pow10(decimals))).ok_or(ArithError::Overflow { op })?;
-        div_round(num, self.den, mode, op)
+        if let Some(k) = self.exp.checked_sub(decimals) {
+            // num / (10^k·rest): a division by a power of ten for every product of Kestrel numbers.
+            if self.rest == I256::ONE {
+                if k == 0 {
+                    return i128::try_from(self.num).map_err(|_| ArithError::Overflow { op });
+                }
+                return div_round(self.num, pow10_wide(k), mode, op);
+            }
+            // 10^k·rest ≤ 10^exp·rest, which fits.
+            return div_round(self.num, pow10_wide(k).wrapping_mul(self.rest), mode, op);
+        }
+        let k = decimals - self.exp;
+        if let Some(num) = scale10(self.num, k) {
+            return div_round(num, self.rest, mode, op);
+        }
+        // Past 256 bits as stored: in lowest terms, as the reducing implementation would have had it.
+        let (num, den) = self.lowest_terms();
+        let num = scale10(num, decimals).ok_or(ArithError::Overflow { op })?;
+        div_round(num, den, mode, op)
     }
 
     /// Rounds once into [`Money`].
