@@ -78,11 +78,15 @@ impl WalkSpec {
         }
     }
 
-    /// One-minute bars from 100.00 in cent ticks, starting 2020-01-01T00:00.
+    /// One-minute bars from 100.0000 in ticks of 0.0001, starting 2020-01-01T00:00. The fine
+    /// tick keeps moving averages from tying exactly, so that an exact engine and a binary64 one
+    /// see the same crossovers.
     pub fn minutes(seed: u64, count: usize) -> Self {
         Self {
             clock: BarClock::Every(TimeSpan::from_nanos(60_000_000_000)),
-            volatility: 8,
+            tick: Price::from_raw(100_000),
+            start_ticks: 1_000_000,
+            volatility: 800,
             ..Self::daily(seed, count)
         }
     }

@@ -41,6 +41,45 @@ pub(crate) const fn pow10(n: u32) -> i128 {
     v
 }
 
+/// The largest power of ten below `I256::MAX` (10^76 < 2^255 < 10^77).
+pub(crate) const MAX_EXP: u32 = 76;
+
+/// `10^0 ..= 10^38`: every power of ten a `u128` holds, for lookups at run time.
+const POW10_U128: [u128; 39] = {
+    let mut table = [1u128; 39];
+    let mut i = 1;
+    while i < 39 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+/// `10^0 ..= 10^76` as `I256`s, built at compile time in two 128-bit words.
+const POW10_WIDE: [I256; MAX_EXP as usize + 1] = {
+    const LOW: u128 = u64::MAX as u128;
+    let mut table = [I256::ZERO; MAX_EXP as usize + 1];
+    let (mut hi, mut lo): (u128, u128) = (0, 1);
+    let mut i = 0;
+    while i <= MAX_EXP as usize {
+        // Every entry is below 2^255, so both words read as i128 bit patterns without loss.
+        table[i] = I256::from_words(hi as i128, lo as i128);
+        // (hi, lo) × 10 in 64-bit limbs; nothing carries out below 10^77.
+        let a = (lo & LOW) * 10;
+        let b = (lo >> 64) * 10 + (a >> 64);
+        lo = (a & LOW) | (b << 64);
+        hi = hi * 10 + (b >> 64);
+        i += 1;
+    }
+    table
+};
+
+/// `10^k` as an `I256`, for `k ≤ MAX_EXP` (panics past it).
+#[inline]
+pub(crate) fn pow10_wide(k: u32) -> I256 {
+    POW10_WIDE[k as usize]
+}
+
 /// Divides `num` by `den` and brings the quotient onto the integer grid with `mode`.
 ///
 /// The 256-bit operands let callers form exact products of three 10^-9 numbers (size × price ×
@@ -65,6 +104,30 @@ pub(crate) fn div_round(num: I256, den: I256, mode: Rounding, op: &'static str) 
     round_quotient(negative, q, frac, mode, op)
 }
 
+/// [`div_round`] by `10^k` (`k ≤ 76`, so the divisor fits an `I256`): the rounding of every
+/// product of Kestrel numbers.
+///
+/// Inlined where it is called: a numerator that fits an `i128` over a power of ten up to 10^38
+/// takes one native 128-bit division right there; anything wider goes to [`div_round`].
+#[inline]
+pub(crate) fn div_round_pow10(
+    num: I256,
+    k: u32,
+    mode: Rounding,
+    op: &'static str,
+) -> Result<i128, ArithError> {
+    let (hi, lo) = num.into_words();
+    let fits = hi == lo >> 127;
+    if k == 0 {
+        return if fits { Ok(lo) } else { Err(ArithError::Overflow { op }) };
+    }
+    if fits && k <= 38 {
+        let (q, frac) = div_rem_u128(lo.unsigned_abs(), POW10_U128[k as usize]);
+        return round_quotient(lo < 0, q, frac, mode, op);
+    }
+    div_round(num, pow10_wide(k), mode, op)
+}
+
 /// Where a division's remainder `r` lies against half its divisor `d`: all a rounding mode needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fraction {
@@ -80,6 +143,7 @@ pub(crate) enum Fraction {
 
 impl Fraction {
     /// Classifies `r` against `d` (`r < d`), comparing `r` with `d − r` so nothing overflows.
+    #[inline]
     fn of_u128(r: u128, d: u128) -> Self {
         if r == 0 {
             return Self::Zero;
@@ -121,6 +185,7 @@ pub(crate) fn div_rem_magnitude(n: U256, d: U256) -> Option<(u128, Fraction)> {
 }
 
 /// Both operands in `u128`: one native 128-bit division (the remainder comes from the same call).
+#[inline]
 fn div_rem_u128(n: u128, d: u128) -> (u128, Fraction) {
     let q = n / d;
     (q, Fraction::of_u128(n - q * d, d))
@@ -157,6 +222,7 @@ fn div_rem_u256(n: U256, d: U256) -> Option<(u128, Fraction)> {
 
 /// Applies `mode` to the truncated magnitude `q` of a quotient whose sign is `negative` and whose
 /// dropped part is `frac`, and checks that the signed result fits an `i128`.
+#[inline]
 pub(crate) fn round_quotient(
     negative: bool,
     q: u128,

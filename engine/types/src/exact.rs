@@ -25,40 +25,11 @@ use core::fmt;
 
 use ethnum::{I256, U256};
 
-use crate::decimal::{Rounding, div_round};
+use crate::decimal::{MAX_EXP, Rounding, div_round, div_round_pow10, pow10_wide};
 use crate::error::ArithError;
 use crate::money::NOTIONAL_DECIMALS;
 use crate::nano::NANO_DECIMALS;
 use crate::{Money, Notional, Price, Qty, Ratio};
-
-/// The largest power of ten below `I256::MAX` (10^76 < 2^255 < 10^77).
-const MAX_EXP: u32 = 76;
-
-/// `10^0 ..= 10^76` as `I256`s, built at compile time.
-const POW10: [I256; MAX_EXP as usize + 1] = pow10_table();
-
-const fn pow10_table() -> [I256; MAX_EXP as usize + 1] {
-    const LOW: u128 = u64::MAX as u128;
-    let mut table = [I256::ZERO; MAX_EXP as usize + 1];
-    let (mut hi, mut lo): (u128, u128) = (0, 1);
-    let mut i = 0;
-    while i <= MAX_EXP as usize {
-        // Every entry is below 2^255, so both words read as non-negative i128s.
-        table[i] = I256::from_words(hi as i128, lo as i128);
-        // (hi, lo) × 10 in 64-bit limbs: the carries cannot overflow below 10^77.
-        let a = (lo & LOW) * 10;
-        let b = (lo >> 64) * 10 + (a >> 64);
-        lo = (a & LOW) | (b << 64);
-        hi = hi * 10 + (b >> 64);
-        i += 1;
-    }
-    table
-}
-
-/// `10^k` for `k ≤ MAX_EXP`.
-fn pow10_wide(k: u32) -> I256 {
-    POW10[k as usize]
-}
 
 /// 2^255, the magnitude of `I256::MIN`.
 const MIN_MAGNITUDE: U256 = U256::from_words(1 << 127, 0);
@@ -68,6 +39,7 @@ const MIN_MAGNITUDE: U256 = U256::from_words(1 << 127, 0);
 /// Multiplies magnitudes and restores the sign, so that deciding the overflow costs no division
 /// (`ethnum`'s own signed `checked_mul` divides `I256::MAX` by an operand to decide it); two
 /// operands that fit an `i64` multiply in one `i128` instruction.
+#[inline]
 pub(crate) fn mul_wide(a: I256, b: I256) -> Option<I256> {
     if let (Some(x), Some(y)) = (as_i64(a), as_i64(b)) {
         return Some(I256::from(i128::from(x) * i128::from(y)));
@@ -82,12 +54,14 @@ pub(crate) fn mul_wide(a: I256, b: I256) -> Option<I256> {
 }
 
 /// `x` as an `i64` when it fits.
+#[inline]
 fn as_i64(x: I256) -> Option<i64> {
     let (hi, lo) = x.into_words();
     if hi == lo >> 127 { i64::try_from(lo).ok() } else { None }
 }
 
 /// `a × b` for magnitudes, or `None` past 256 bits.
+#[inline]
 fn mul_magnitude(a: U256, b: U256) -> Option<U256> {
     let (a_hi, a_lo) = a.into_words();
     let (b_hi, b_lo) = b.into_words();
@@ -108,6 +82,7 @@ fn mul_one_high(h: u128, l: u128, x: u128) -> Option<U256> {
 }
 
 /// The full 256-bit product of two `u128`s, in 64-bit limbs.
+#[inline]
 fn mul_u128(a: u128, b: u128) -> U256 {
     const LOW: u128 = u64::MAX as u128;
     if (a | b) >> 64 == 0 {
@@ -265,7 +240,24 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] past 256 bits.
+    #[inline]
     pub fn try_mul(self, rhs: Self) -> Result<Self, ArithError> {
+        // Kestrel numbers and their products: decimal denominators, nothing to multiply but the
+        // numerators. Kept small so that it inlines into the caller's chain of operations.
+        if self.rest == I256::ONE && rhs.rest == I256::ONE && self.exp + rhs.exp <= MAX_EXP {
+            if let Some(num) = mul_wide(self.num, rhs.num) {
+                return Ok(if num == I256::ZERO {
+                    Self::ZERO
+                } else {
+                    Self { num, rest: I256::ONE, exp: self.exp + rhs.exp }
+                });
+            }
+        }
+        self.try_mul_general(rhs)
+    }
+
+    #[inline(never)]
+    fn try_mul_general(self, rhs: Self) -> Result<Self, ArithError> {
         self.mul_as_stored(rhs)
             .or_else(|| self.mul_in_lowest_terms(rhs))
             .ok_or(ArithError::Overflow { op: OP })
@@ -416,7 +408,18 @@ impl Exact {
     }
 
     /// `self × 10^decimals`, rounded to an integer with `mode`.
+    #[inline]
     fn to_scaled(self, decimals: u32, mode: Rounding, op: &'static str) -> Result<i128, ArithError> {
+        // A decimal denominator at least as fine as the target: one division by a power of ten,
+        // inlined for the usual 128-bit operands.
+        if self.rest == I256::ONE && self.exp >= decimals {
+            return div_round_pow10(self.num, self.exp - decimals, mode, op);
+        }
+        self.to_scaled_general(decimals, mode, op)
+    }
+
+    #[inline(never)]
+    fn to_scaled_general(self, decimals: u32, mode: Rounding, op: &'static str) -> Result<i128, ArithError> {
         if let Some(k) = self.exp.checked_sub(decimals) {
             // num / (10^k·rest): a division by a power of ten for every product of Kestrel numbers.
             if self.rest == I256::ONE {
@@ -442,6 +445,7 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] out of money's range.
+    #[inline]
     pub fn to_money(self, mode: Rounding) -> Result<Money, ArithError> {
         let op = "Exact::to_money";
         Money::from_wide(self.to_scaled(NANO_DECIMALS, mode, op)?, op)
@@ -451,6 +455,7 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] out of the notional's range.
+    #[inline]
     pub fn to_notional(self, mode: Rounding) -> Result<Notional, ArithError> {
         let op = "Exact::to_notional";
         Notional::from_wide(self.to_scaled(NOTIONAL_DECIMALS, mode, op)?, op)
@@ -460,6 +465,7 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] out of the price's range.
+    #[inline]
     pub fn to_price(self, mode: Rounding) -> Result<Price, ArithError> {
         let op = "Exact::to_price";
         Price::from_i128(self.to_scaled(NANO_DECIMALS, mode, op)?, op)
@@ -469,6 +475,7 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] out of the quantity's range.
+    #[inline]
     pub fn to_qty(self, mode: Rounding) -> Result<Qty, ArithError> {
         let op = "Exact::to_qty";
         Qty::from_i128(self.to_scaled(NANO_DECIMALS, mode, op)?, op)
@@ -478,6 +485,7 @@ impl Exact {
     ///
     /// # Errors
     /// [`ArithError::Overflow`] out of `i128`.
+    #[inline]
     pub fn to_int(self, mode: Rounding) -> Result<i128, ArithError> {
         self.to_scaled(0, mode, "Exact::to_int")
     }

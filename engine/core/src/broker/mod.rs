@@ -102,6 +102,9 @@ pub struct SimBroker {
     cash_additions: VecDeque<Money>,
     value: Money,
     fund_shares: Notional,
+    /// Fund shares at the last full revaluation: `value / valued_shares` is backtrader's
+    /// `_fundval`, the share price every cash addition is booked at until the next revaluation.
+    valued_shares: Notional,
     notices: Vec<OrderNotice>,
     exec_seq: u64,
     scratch: Vec<Option<Position>>,
@@ -150,6 +153,7 @@ impl SimBroker {
             cash_additions: VecDeque::new(),
             value: config.cash,
             fund_shares,
+            valued_shares: fund_shares,
             notices: Vec::with_capacity(64),
             exec_seq: 0,
             scratch: Vec::new(),
@@ -528,10 +532,12 @@ impl SimBroker {
 
     fn apply_cash_additions(&mut self) -> Result<(), BrokerError> {
         while let Some(c) = self.cash_additions.pop_front() {
-            // backtrader: bbroker.py BackBroker._get_value — shares grow at the last fund value.
+            // backtrader: bbroker.py BackBroker._get_value — `_fundshares += c / self._fundval`:
+            // every addition is booked at the fund value of the last full revaluation (several
+            // additions in one step all use it), not at one recomputed from the grown shares.
             let added = Exact::money(c)
                 .try_div(Exact::money(self.value))?
-                .try_mul(Exact::notional(self.fund_shares))?
+                .try_mul(Exact::notional(self.valued_shares))?
                 .to_notional(MODE)?;
             self.fund_shares = self.fund_shares.try_add(added)?;
             self.cash = self.cash.try_add(c)?;
@@ -586,6 +592,7 @@ impl SimBroker {
             }
         }
         self.value = total;
+        self.valued_shares = self.fund_shares;
         Ok(())
     }
 

@@ -1,7 +1,8 @@
 //! `SmaCross`: the classic moving-average crossover, long only, on one feed.
 //!
 //! Buys `size` when the fast simple moving average of closes crosses above the slow one and closes
-//! the position when it crosses below. Averages are compared exactly (`Σfast × slow` against
+//! the position when it crosses below. A cross is backtrader's `CrossOver`: strictly below on the
+//! previous bar and strictly above on this one (or the reverse); touching does not count. Averages are compared exactly (`Σfast × slow` against
 //! `Σslow × fast`), from running sums over ring buffers sized at construction: nothing is
 //! allocated per bar.
 
@@ -44,14 +45,15 @@ pub struct SmaCross {
     size: Qty,
     fast: Window,
     slow: Window,
-    above: Option<bool>,
+    /// The sign of fast − slow on the previous bar.
+    side: Option<core::cmp::Ordering>,
     orders: u64,
 }
 
 impl SmaCross {
     /// A crossover of SMA(`fast`) over SMA(`slow`) on `feed`, trading `size` units.
     pub fn new(feed: InstrumentId, fast: usize, slow: usize, size: Qty) -> Self {
-        Self { feed, size, fast: Window::new(fast), slow: Window::new(slow), above: None, orders: 0 }
+        Self { feed, size, fast: Window::new(fast), slow: Window::new(slow), side: None, orders: 0 }
     }
 
     /// Orders placed so far.
@@ -71,16 +73,18 @@ impl Strategy for SmaCross {
             return Ok(());
         }
         let (nf, ns) = (self.fast.values.len() as i128, self.slow.values.len() as i128);
-        let above = self.fast.sum * ns > self.slow.sum * nf;
-        let crossed = self.above.is_some_and(|a| a != above);
-        self.above = Some(above);
-        if !crossed {
+        use core::cmp::Ordering::{Greater, Less};
+        let side = (self.fast.sum * ns).cmp(&(self.slow.sum * nf));
+        let prev = self.side.replace(side);
+        let up = prev == Some(Less) && side == Greater;
+        let down = prev == Some(Greater) && side == Less;
+        if !up && !down {
             return Ok(());
         }
         let flat_or_short = !ctx.position(self.feed).size().is_positive();
-        let placed = if above && flat_or_short {
+        let placed = if up && flat_or_short {
             ctx.buy(self.feed, Some(self.size), &OrderArgs::default())?
-        } else if !above && !flat_or_short {
+        } else if down && !flat_or_short {
             ctx.close(self.feed, None, &OrderArgs::default())?
         } else {
             None
