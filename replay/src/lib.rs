@@ -11,11 +11,18 @@
 //!   timestamps, date window and validation that the conformance scenarios (`FORMAT.md` §1.1) expect.
 //! - [`synth`]: seeded synthetic bars (a random walk), and a writer of backtrader CSV so that
 //!   backtrader can run on exactly the same bars.
+//! - [`format`]: the versioned tick-file and journal format (header, instrument table, 64-byte
+//!   records), documented there byte by byte; [`tick`]: its streaming writer (temp file, fsync,
+//!   rename) and memory-mapped reader with typed validation errors ([`ReplayError`]).
 //! - [`data_root`]: where the shared data files are (`$KESTREL_DATA_ROOT`, else the nearest
 //!   `shared/data` above a starting folder), as the conformance oracle finds them.
 
 pub mod bars;
 mod data_root;
+mod error;
+pub mod format;
 pub mod synth;
+pub mod tick;
 
 pub use data_root::{DATA_ROOT_ENV, DataRootError, data_root};
+pub use error::ReplayError;

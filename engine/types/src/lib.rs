@@ -10,6 +10,7 @@ mod bar;
 mod currency;
 mod decimal;
 mod error;
+mod event;
 mod exact;
 mod id;
 mod instrument;
@@ -21,6 +22,10 @@ pub use bar::Bar;
 pub use currency::Currency;
 pub use decimal::Rounding;
 pub use error::{ArithError, IdError, ParseDecimalError};
+pub use event::{
+    Aggressor, BookOrder, BookSide, CommandKind, CommandRecord, Event, ExecRecord, LevelUpdate, OrderAction,
+    Payload, Quote, Trade,
+};
 pub use exact::Exact;
 pub use id::{ClientOrderId, ExecId, InlineStr, InstrumentId, OrderId, TradeId, VenueId};
 pub use instrument::{GridError, Instrument, InstrumentError, InstrumentSpec};
