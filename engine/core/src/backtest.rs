@@ -59,6 +59,12 @@ pub fn run<S: Strategy>(
             return Err(RunError::Unordered { feed: feed_id(f), index: i + 1, at: bars[i + 1].ts });
         }
     }
+    // A feed that starts later reads as its last bar until then (backtrader's preloaded lines).
+    for (f, bars) in feeds.iter().enumerate() {
+        if let Some(last) = bars.last() {
+            broker.preload_last(feed_id(f), *last)?;
+        }
+    }
     let mut next = vec![0usize; feeds.len()];
     let mut notices: Vec<OrderNotice> = Vec::with_capacity(64);
     let mut events: Vec<TradeEvent> = Vec::with_capacity(64);

@@ -184,6 +184,24 @@ impl SimBroker {
         Ok(())
     }
 
+    /// Shows `last` (the feed's last bar) as the current bar of a feed that has not delivered a
+    /// bar yet, without counting it: backtrader preloads every feed, and before a feed's first bar
+    /// its lines read index -1, the *last* preloaded bar. An order placed on a feed that has not
+    /// started is created against that bar (its time and close), is matched against its prices
+    /// and a position in it is valued at its close, as in backtrader.
+    ///
+    /// # Errors
+    /// [`BrokerError::UnknownFeed`].
+    // backtrader: linebuffer.py LineBuffer.__getitem__ (array[idx + ago] with idx = -1 before the
+    // first bar), as read by order.py OrderBase.__init__ and bbroker.py BackBroker._try_exec.
+    pub fn preload_last(&mut self, ins: InstrumentId, last: Bar) -> Result<(), BrokerError> {
+        let feed = self.feed_mut(ins)?;
+        if feed.len == 0 {
+            feed.bar = Some(last);
+        }
+        Ok(())
+    }
+
     /// The current bar of `ins`.
     pub fn bar(&self, ins: InstrumentId) -> Option<Bar> {
         self.feeds.get(ins.index()).and_then(|f| f.bar)

@@ -171,15 +171,27 @@ impl<'a> Context<'a> {
         if size.is_zero() {
             return Ok(None);
         }
+        let exec_type = args.exec_type.unwrap_or(ExecType::Market);
+        // backtrader: order.py OrderBase.__init__ / OrderData.__init__ — a price or plimit of 0 is
+        // "not given" (Python truthiness); trailamount/trailpercent are only read by the trailing
+        // exec types (any other type ignores them); a validity span is added to the creation
+        // time whatever its sign (a negative one expires the order at its first broker step).
+        let validity = match args.validity.unwrap_or(Validity::Gtc) {
+            Validity::For(span) if span.nanos() < 0 => {
+                let created = self.broker.bar(ins).ok_or(BrokerError::NoBar(ins))?.ts;
+                Validity::Until(created.checked_add(span).unwrap_or(Timestamp::EPOCH))
+            }
+            v => v,
+        };
         let spec = OrderSpec {
             instrument: ins,
             side,
             size: size.abs(),
-            exec_type: args.exec_type.unwrap_or(ExecType::Market),
-            price: args.price,
-            price_limit: args.price_limit,
-            trail: args.trail,
-            validity: args.validity.unwrap_or(Validity::Gtc),
+            exec_type,
+            price: args.price.filter(|p| !p.is_zero()),
+            price_limit: args.price_limit.filter(|p| !p.is_zero()),
+            trail: args.trail.filter(|_| exec_type.is_trailing()),
+            validity,
             oco: args.oco,
             parent: args.parent,
             transmit: args.transmit.unwrap_or(true),
@@ -226,7 +238,8 @@ impl<'a> Context<'a> {
         args: &OrderArgs,
     ) -> Result<Option<OrderId>, BrokerError> {
         let possize = self.position(ins).size();
-        let size = size.filter(|s| !s.is_zero()).unwrap_or(possize).abs();
+        // `abs(size if size is not None else possize)`: an explicit 0 places nothing.
+        let size = size.unwrap_or(possize).abs();
         if possize.is_positive() {
             self.place(ins, Side::Sell, size, args)
         } else if possize.is_negative() {
