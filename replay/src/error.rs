@@ -139,4 +139,49 @@ pub enum ReplayError {
         /// What is wrong.
         reason: String,
     },
+    /// A journal segment whose instrument table differs from an earlier segment's: the records'
+    /// instrument indices would mean different things, so the segments are not one journal.
+    #[error("{path}: instrument table differs from the one in {first}")]
+    SegmentTable {
+        /// The segment.
+        path: PathBuf,
+        /// The earlier segment it was compared with.
+        first: PathBuf,
+    },
+    /// A journal segment number is missing while later segments exist: appending would continue a
+    /// journal with a hole in it.
+    #[error("{path}: journal segment missing (later segments exist)")]
+    MissingSegment {
+        /// The path the missing segment would have.
+        path: PathBuf,
+    },
+    /// A journal segment that is not the last is damaged: appending after the last would strand
+    /// records behind the damage, where no reader returns them.
+    #[error(
+        "{path}: damaged at byte {offset} ({reason}) and later segments exist; appending would strand them"
+    )]
+    DamagedSegment {
+        /// The damaged segment.
+        path: PathBuf,
+        /// Where its readable part ends.
+        offset: u64,
+        /// What was found there.
+        reason: crate::journal::CutReason,
+    },
+    /// Two files being merged have an instrument of the same symbol and venue with different
+    /// specifications (tick, lot, decimals, multiplier, currencies): one merged table cannot hold
+    /// both without changing the meaning of someone's prices.
+    #[error(
+        "{path}: instrument {instrument} ({symbol}) differs from the instrument of that symbol and venue in {first}"
+    )]
+    InstrumentConflict {
+        /// The file whose instrument conflicts.
+        path: PathBuf,
+        /// Its index in that file's table.
+        instrument: u16,
+        /// Its symbol.
+        symbol: String,
+        /// The file that brought the instrument into the merged table first.
+        first: PathBuf,
+    },
 }

@@ -14,6 +14,13 @@
 //! - [`format`]: the versioned tick-file and journal format (header, instrument table, 64-byte
 //!   records), documented there byte by byte; [`tick`]: its streaming writer (temp file, fsync,
 //!   rename) and memory-mapped reader with typed validation errors ([`ReplayError`]).
+//! - [`generate`]: seeded synthetic tick data (trades, quotes, both mixed, an L2 book, bars) of any
+//!   length, streamed straight into a [`tick::TickWriter`] in constant memory, the same bytes for the
+//!   same seed.
+//! - [`journal`]: the live engine's append-only journal: CRC32C per record, segments rolled over at
+//!   a size, torn or corrupt tails cut at the last good record and reported ([`journal::Recovery`]),
+//!   never read past; [`merge`]: the k-way merge of tick files and journals by `(ts_recv, file,
+//!   record)`, raw or decoded onto one merged instrument table.
 //! - [`data_root`]: where the shared data files are (`$KESTREL_DATA_ROOT`, else the nearest
 //!   `shared/data` above a starting folder), as the conformance oracle finds them.
 
@@ -21,6 +28,10 @@ pub mod bars;
 mod data_root;
 mod error;
 pub mod format;
+pub mod generate;
+pub mod journal;
+pub mod merge;
+pub mod replayer;
 pub mod synth;
 pub mod tick;
 

@@ -9,6 +9,8 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod demo;
+mod generate;
+mod inspect;
 
 /// Kestrel: a low-latency matching and execution core with backtrader's broker semantics.
 #[derive(Debug, Parser)]
@@ -32,6 +34,12 @@ enum Command {
     /// Benchmarks that print one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Writes a seeded synthetic tick file (trades, quotes, l2, bars or mixed) of N events, after
+    /// checking the output folder's free space, and prints a one-line summary.
+    Generate(generate::GenerateArgs),
+    /// Prints a tick file's header, instrument table, counts per kind and time range, and validates
+    /// every record; exits 1 on an invalid or unreadable file.
+    Inspect(inspect::InspectArgs),
 }
 
 /// Exit status for a scenario the format does not define (the oracle's, too).
@@ -68,6 +76,8 @@ fn main() -> ExitCode {
         Command::Conform { scenario } => return conform(&scenario),
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
         Command::Bench(cmd) => bench::run(&cmd, &mut std::io::stdout().lock()),
+        Command::Generate(args) => generate::run(&args, &mut std::io::stdout().lock()),
+        Command::Inspect(args) => inspect::run(&args, &mut std::io::stdout().lock()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 pub mod account;
 pub mod backtest;
 pub mod broker;
+pub mod engine;
 pub mod order;
 pub mod position;
 pub mod scheme;

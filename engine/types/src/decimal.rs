@@ -44,11 +44,14 @@ pub(crate) const fn pow10(n: u32) -> i128 {
 /// The largest power of ten below `I256::MAX` (10^76 < 2^255 < 10^77).
 pub(crate) const MAX_EXP: u32 = 76;
 
+/// The largest power of ten a `u128` holds (10^38 < 2^128 < 10^39).
+pub(crate) const MAX_EXP_U128: u32 = 38;
+
 /// `10^0 ..= 10^38`: every power of ten a `u128` holds, for lookups at run time.
-const POW10_U128: [u128; 39] = {
-    let mut table = [1u128; 39];
+pub(crate) const POW10_U128: [u128; MAX_EXP_U128 as usize + 1] = {
+    let mut table = [1u128; MAX_EXP_U128 as usize + 1];
     let mut i = 1;
-    while i < 39 {
+    while i <= MAX_EXP_U128 as usize {
         table[i] = table[i - 1] * 10;
         i += 1;
     }
@@ -104,12 +107,11 @@ pub(crate) fn div_round(num: I256, den: I256, mode: Rounding, op: &'static str) 
     round_quotient(negative, q, frac, mode, op)
 }
 
-/// [`div_round`] by `10^k` (`k ≤ 76`, so the divisor fits an `I256`): the rounding of every
-/// product of Kestrel numbers.
+/// [`div_round`] by `10^k` (`k ≤ MAX_EXP`, so the divisor fits an `I256`): the rounding of
+/// every product of Kestrel numbers.
 ///
-/// Inlined where it is called: a numerator that fits an `i128` over a power of ten up to 10^38
-/// takes one native 128-bit division right there; anything wider goes to [`div_round`].
-#[inline]
+/// # Errors
+/// [`ArithError::Overflow`] when the result does not fit an `i128`.
 pub(crate) fn div_round_pow10(
     num: I256,
     k: u32,
@@ -117,20 +119,37 @@ pub(crate) fn div_round_pow10(
     op: &'static str,
 ) -> Result<i128, ArithError> {
     let (hi, lo) = num.into_words();
-    let fits = hi == lo >> 127;
-    if k == 0 {
-        return if fits { Ok(lo) } else { Err(ArithError::Overflow { op }) };
+    if hi == lo >> 127 && k <= MAX_EXP_U128 {
+        return div_round_pow10_i128(lo, k, mode, op);
     }
-    if fits && k <= 38 {
-        let (q, frac) = div_rem_u128(lo.unsigned_abs(), POW10_U128[k as usize]);
-        return round_quotient(lo < 0, q, frac, mode, op);
+    if k == 0 {
+        return Err(ArithError::Overflow { op });
     }
     div_round(num, pow10_wide(k), mode, op)
 }
 
+/// [`div_round`] of an `i128` by `10^k` (`k ≤ MAX_EXP_U128`): one native 128-bit division,
+/// small enough to inline where the result is used.
+///
+/// # Errors
+/// [`ArithError::Overflow`] when the result does not fit an `i128` (only `−2^127` rounded away).
+#[inline(always)]
+pub(crate) fn div_round_pow10_i128(
+    num: i128,
+    k: u32,
+    mode: Rounding,
+    op: &'static str,
+) -> Result<i128, ArithError> {
+    if k == 0 {
+        return Ok(num);
+    }
+    let (q, frac) = div_rem_u128(num.unsigned_abs(), POW10_U128[k as usize]);
+    round_quotient(num < 0, q, frac, mode, op)
+}
+
 /// Where a division's remainder `r` lies against half its divisor `d`: all a rounding mode needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Fraction {
+enum Fraction {
     /// `r == 0`: the quotient is exact.
     Zero,
     /// `0 < r < d/2`.
@@ -170,7 +189,7 @@ impl Fraction {
 
 /// `n ÷ d` truncated (`d > 0`), with where the remainder lies; `None` when the quotient is 2^128 or
 /// more (then no `i128` holds the result, whatever the rounding).
-pub(crate) fn div_rem_magnitude(n: U256, d: U256) -> Option<(u128, Fraction)> {
+fn div_rem_magnitude(n: U256, d: U256) -> Option<(u128, Fraction)> {
     let (n_hi, n_lo) = n.into_words();
     let (d_hi, d_lo) = d.into_words();
     if d_hi == 0 {
@@ -223,7 +242,7 @@ fn div_rem_u256(n: U256, d: U256) -> Option<(u128, Fraction)> {
 /// Applies `mode` to the truncated magnitude `q` of a quotient whose sign is `negative` and whose
 /// dropped part is `frac`, and checks that the signed result fits an `i128`.
 #[inline]
-pub(crate) fn round_quotient(
+fn round_quotient(
     negative: bool,
     q: u128,
     frac: Fraction,
@@ -409,6 +428,68 @@ pub(crate) fn to_fixed_string(
     Ok(format!("{sign}{int}.{frac:0width$}"))
 }
 
+/// The implementations this module replaced, kept verbatim for the tests to compare against.
+#[cfg(test)]
+pub(crate) mod reference {
+    use super::Rounding;
+    use crate::error::ArithError;
+    use ethnum::I256;
+
+    /// The 256-bit signed `div_round` before the fast paths: `/` and `%` on `I256`, then the mode.
+    pub(crate) fn div_round(
+        num: I256,
+        den: I256,
+        mode: Rounding,
+        op: &'static str,
+    ) -> Result<i128, ArithError> {
+        if den == I256::ZERO {
+            return Err(ArithError::DivisionByZero { op });
+        }
+        let q = num / den;
+        let r = num % den;
+        let q = if r == I256::ZERO {
+            q
+        } else {
+            let negative = (num < I256::ZERO) != (den < I256::ZERO);
+            let away = if negative { q - I256::ONE } else { q + I256::ONE };
+            let twice_r = r.unsigned_abs() * 2;
+            let abs_den = den.unsigned_abs();
+            match mode {
+                Rounding::TowardZero => q,
+                Rounding::Floor => {
+                    if negative {
+                        away
+                    } else {
+                        q
+                    }
+                }
+                Rounding::Ceiling => {
+                    if negative {
+                        q
+                    } else {
+                        away
+                    }
+                }
+                Rounding::HalfAwayFromZero => {
+                    if twice_r >= abs_den {
+                        away
+                    } else {
+                        q
+                    }
+                }
+                Rounding::HalfEven => {
+                    if twice_r > abs_den || (twice_r == abs_den && q % 2 != I256::ZERO) {
+                        away
+                    } else {
+                        q
+                    }
+                }
+            }
+        };
+        i128::try_from(q).map_err(|_| ArithError::Overflow { op })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,6 +541,216 @@ mod tests {
             div_round(I256::ONE, I256::ZERO, HalfEven, "t"),
             Err(ArithError::DivisionByZero { op: "t" })
         );
+    }
+
+    /// Every rounding mode with a short name, for the comparisons below.
+    const MODES: [Rounding; 5] = [
+        Rounding::HalfEven,
+        Rounding::HalfAwayFromZero,
+        Rounding::TowardZero,
+        Rounding::Floor,
+        Rounding::Ceiling,
+    ];
+
+    /// A deterministic stream of bits for the comparisons (SplitMix64).
+    fn bits(state: &mut u64) -> u64 {
+        *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A signed 256-bit value with about `width` significant bits (1..=255) and a random sign.
+    fn wide(state: &mut u64, width: u32) -> I256 {
+        let words = [bits(state), bits(state), bits(state), bits(state)];
+        let raw = U256::from_words(
+            (u128::from(words[0]) << 64) | u128::from(words[1]),
+            (u128::from(words[2]) << 64) | u128::from(words[3]),
+        );
+        let v = (raw >> (256 - width)).as_i256();
+        if bits(state) & 1 == 1 { -v } else { v }
+    }
+
+    /// Edge operands: 0, ±1, ±2, the i64/u64/i128/u128 boundaries, powers of ten, I256's ends.
+    fn edges() -> Vec<I256> {
+        let mut v = vec![I256::ZERO, I256::ONE, I256::from(2), I256::from(3), I256::from(5), I256::from(10)];
+        for x in [
+            I256::from(i64::MAX),
+            I256::from(u64::MAX),
+            I256::from(u64::MAX) + 1,
+            I256::from(i128::MAX),
+            I256::from(i128::MAX) + 1,
+            I256::from(i128::MAX) - 1,
+            I256::from(u128::MAX),
+            I256::from(u128::MAX) + 1,
+            I256::MAX,
+            I256::MAX - 1,
+        ] {
+            v.push(x);
+        }
+        for k in [9, 18, 19, 20, 27, 38, 39, 76] {
+            v.push(pow10_wide(k));
+            v.push(pow10_wide(k) / 2);
+            v.push(pow10_wide(k) + 1);
+        }
+        let negatives: Vec<I256> = v.iter().map(|x| -*x).collect();
+        v.extend(negatives);
+        v.push(I256::MIN);
+        v.push(I256::MIN + 1);
+        v
+    }
+
+    /// The new `div_round` gives what the 256-bit implementation it replaced gave, result or error,
+    /// in every mode: on edge operands, random operands of every width pair, and ties.
+    #[test]
+    fn div_round_matches_the_256_bit_reference() {
+        let check = |n: I256, d: I256| {
+            for mode in MODES {
+                // The reference overflows on I256::MIN / −1 inside `/` (a panic); no caller divides
+                // by a negative one that wide, and the new code reports it as an overflow.
+                if n == I256::MIN && d == I256::MINUS_ONE {
+                    assert_eq!(div_round(n, d, mode, "t"), Err(ArithError::Overflow { op: "t" }));
+                    continue;
+                }
+                assert_eq!(
+                    div_round(n, d, mode, "t"),
+                    reference::div_round(n, d, mode, "t"),
+                    "{n} / {d} {mode:?}"
+                );
+            }
+        };
+        let edges = edges();
+        for &n in &edges {
+            for &d in &edges {
+                check(n, d);
+            }
+        }
+        let mut state = 7;
+        for _ in 0..20_000 {
+            let (wn, wd) = ((bits(&mut state) % 255 + 1) as u32, (bits(&mut state) % 255 + 1) as u32);
+            let (n, d) = (wide(&mut state, wn), wide(&mut state, wd));
+            check(n, d);
+            // A tie and its neighbours: n = q·d + d/2 (± 1) for an even d.
+            let d = d.max(I256::from(2)) & !I256::ONE;
+            let width = (bits(&mut state) % 127 + 1) as u32;
+            let q = wide(&mut state, width);
+            if let Some(t) = q.checked_mul(d).and_then(|x| x.checked_add(d / 2)) {
+                for n in [t - 1, t, t + 1, -t] {
+                    check(n, d);
+                    check(n, -d);
+                }
+            }
+        }
+    }
+
+    /// The three division paths agree with each other wherever more than one applies.
+    #[test]
+    fn division_paths_agree_on_the_same_operands() {
+        let mut state = 11;
+        for i in 0..50_000 {
+            let width = (bits(&mut state) % 256) as u32 + 1;
+            let n = wide(&mut state, width).unsigned_abs();
+            let d = match i % 3 {
+                0 => U256::from(bits(&mut state) >> (bits(&mut state) % 64)),
+                1 => U256::from(POW10_U128[(bits(&mut state) % 20) as usize]),
+                _ => U256::from(u128::from(bits(&mut state)) << (bits(&mut state) % 64)),
+            };
+            if d == U256::ZERO {
+                continue;
+            }
+            let general = div_rem_u256(n, d);
+            let (n_hi, n_lo) = n.into_words();
+            let (d_hi, d_lo) = d.into_words();
+            assert_eq!(d_hi, 0);
+            if let Ok(d64) = u64::try_from(d_lo) {
+                assert_eq!(div_rem_by_u64(n_hi, n_lo, d64), general, "{n} / {d}");
+            }
+            if n_hi == 0 {
+                assert_eq!(Some(div_rem_u128(n_lo, d_lo)), general, "{n} / {d}");
+            }
+            assert_eq!(div_rem_magnitude(n, d), general);
+        }
+        // Quotients on either side of 2^128 through the 64-bit divisor path.
+        let d = 1_000_000_007u64;
+        let at = |q: U256| {
+            let n = q * U256::from(d) + U256::from(d - 1);
+            let (hi, lo) = n.into_words();
+            (div_rem_by_u64(hi, lo, d), div_rem_u256(n, U256::from(d)))
+        };
+        let (fast, general) = at(U256::from(u128::MAX));
+        assert_eq!(fast, Some((u128::MAX, Fraction::AboveHalf)));
+        assert_eq!(fast, general);
+        assert_eq!(at(U256::from(u128::MAX) + 1), (None, None));
+    }
+
+    /// `div_round_pow10` (and its inlined `i128` form) against the reference on 10^k divisors.
+    #[test]
+    fn power_of_ten_division_matches_the_reference() {
+        let mut state = 13;
+        let mut numerators = edges();
+        for _ in 0..3_000 {
+            let width = (bits(&mut state) % 255 + 1) as u32;
+            numerators.push(wide(&mut state, width));
+            // Ties at every scale: ±(q·10^k + 5·10^(k−1)).
+            let k = (bits(&mut state) % 38 + 1) as u32;
+            let q = I256::from(bits(&mut state) >> (bits(&mut state) % 64));
+            numerators.push(q * pow10_wide(k) + pow10_wide(k) / 2);
+            numerators.push(-(q * pow10_wide(k) + pow10_wide(k) / 2));
+        }
+        for &n in &numerators {
+            for k in 0..=MAX_EXP {
+                for mode in MODES {
+                    let want = reference::div_round(n, pow10_wide(k), mode, "t");
+                    assert_eq!(div_round_pow10(n, k, mode, "t"), want, "{n} / 10^{k} {mode:?}");
+                    if let (Ok(small), true) = (i128::try_from(n), k <= MAX_EXP_U128) {
+                        assert_eq!(div_round_pow10_i128(small, k, mode, "t"), want, "{n} / 10^{k} {mode:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Results that land on `i128::MIN` are returned (callers range-check them); one unit
+    /// further is an overflow, in either sign.
+    #[test]
+    fn quotients_at_the_ends_of_i128() {
+        use Rounding::*;
+        let min = I256::from(i128::MIN);
+        let max = I256::from(i128::MAX);
+        assert_eq!(div_round(min, I256::ONE, HalfEven, "t"), Ok(i128::MIN));
+        assert_eq!(div_round(-min, I256::MINUS_ONE, HalfEven, "t"), Ok(i128::MIN));
+        assert_eq!(div_round(-min, I256::ONE, HalfEven, "t"), Err(ArithError::Overflow { op: "t" }));
+        // (2·MIN − 1) / 2 = MIN − 0.5: Ceiling and the half-even tie (MIN is even) stay on MIN.
+        let below = min * 2 - 1;
+        assert_eq!(div_round(below, I256::from(2), Ceiling, "t"), Ok(i128::MIN));
+        assert_eq!(div_round(below, I256::from(2), HalfEven, "t"), Ok(i128::MIN));
+        assert_eq!(div_round(below, I256::from(2), Floor, "t"), Err(ArithError::Overflow { op: "t" }));
+        // (2·MAX + 1) / 2 = MAX + 0.5: MAX is odd, so half-even and half-away go past it.
+        let above = max * 2 + 1;
+        assert_eq!(div_round(above, I256::from(2), TowardZero, "t"), Ok(i128::MAX));
+        assert_eq!(div_round(above, I256::from(2), HalfEven, "t"), Err(ArithError::Overflow { op: "t" }));
+        assert_eq!(
+            div_round(above, I256::from(2), HalfAwayFromZero, "t"),
+            Err(ArithError::Overflow { op: "t" })
+        );
+        assert_eq!(div_round_pow10_i128(i128::MIN, 0, HalfEven, "t"), Ok(i128::MIN));
+        assert_eq!(div_round_pow10_i128(i128::MIN, 1, Floor, "t"), Ok(i128::MIN / 10 - 1));
+    }
+
+    /// The compile-time tables hold the powers of ten.
+    #[test]
+    fn power_of_ten_tables() {
+        let mut p = I256::ONE;
+        for k in 0..=MAX_EXP {
+            assert_eq!(pow10_wide(k), p, "10^{k}");
+            if k <= MAX_EXP_U128 {
+                assert_eq!(I256::from(POW10_U128[k as usize]), p, "10^{k}");
+                assert_eq!(I256::from(pow10(k)), p, "10^{k}");
+            }
+            p = p.checked_mul(I256::from(10)).unwrap_or(I256::MAX);
+        }
+        assert!(pow10_wide(MAX_EXP).checked_mul(I256::from(10)).is_none(), "10^77 does not fit");
     }
 
     #[test]

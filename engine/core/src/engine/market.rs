@@ -1,0 +1,101 @@
+//! Per-instrument market state: what the engine knows of one instrument after each event.
+
+use kestrel_types::{Bar, Event, Payload, Price, Qty, Quote, Timestamp};
+
+/// The last trade print of an instrument.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastTrade {
+    /// Its price.
+    pub price: Price,
+    /// Its size.
+    pub size: Qty,
+    /// When the venue says it happened (the event's `ts_event`): the market's time, not ours.
+    pub ts: Timestamp,
+}
+
+/// The best bid and ask of an instrument, from its last quote.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BestQuote {
+    /// Best bid, size at the best bid, best ask, size at the best ask, as the venue quoted them
+    /// (a side with size 0 is a side the venue reported empty).
+    pub quote: Quote,
+    /// When the venue says it quoted (the event's `ts_event`).
+    pub ts: Timestamp,
+}
+
+/// How many events of each kind an instrument received: the run's evidence of what it saw.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarketCounters {
+    /// Trade prints.
+    pub trades: u64,
+    /// Quotes.
+    pub quotes: u64,
+    /// Book clears.
+    pub clears: u64,
+    /// Bars.
+    pub bars: u64,
+    /// Market-by-price level changes (counted only: the L2 book is a later issue).
+    pub levels: u64,
+    /// Market-by-order events (counted only: the L3 book is a later issue).
+    pub book_orders: u64,
+    /// Snapshot begin and end markers.
+    pub snapshots: u64,
+    /// Journal records (executions, commands, timers): not market data, counted so none is lost.
+    pub journal: u64,
+}
+
+/// What the engine knows of one instrument: last trade, best bid and ask, last bar, counters.
+///
+/// Plain `Copy` data kept in a dense `Vec` indexed by [`kestrel_types::InstrumentId`], so updating it
+/// is a store into memory sized at start-up: nothing to look up, nothing to allocate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MarketState {
+    /// The last trade, if any traded yet.
+    pub last_trade: Option<LastTrade>,
+    /// The best bid and ask, if quoted since the start or the last book clear.
+    pub best: Option<BestQuote>,
+    /// The last bar, if any.
+    pub last_bar: Option<Bar>,
+    /// Events per kind.
+    pub counters: MarketCounters,
+}
+
+impl MarketState {
+    /// Applies one event of this instrument: the market-state step of [`super::Engine::on_event`].
+    #[inline(always)]
+    pub(crate) fn apply(&mut self, ev: &Event) {
+        let c = &mut self.counters;
+        match ev.payload {
+            Payload::Trade(t) => {
+                self.last_trade = Some(LastTrade { price: t.price, size: t.size, ts: ev.ts_event });
+                c.trades += 1;
+            }
+            Payload::Quote(quote) => {
+                self.best = Some(BestQuote { quote, ts: ev.ts_event });
+                c.quotes += 1;
+            }
+            Payload::BookClear => {
+                self.best = None;
+                c.clears += 1;
+            }
+            Payload::Bar(bar) => {
+                self.last_bar = Some(bar);
+                c.bars += 1;
+            }
+            Payload::Level(_) => c.levels += 1,
+            Payload::Order(_) => c.book_orders += 1,
+            Payload::SnapshotBegin | Payload::SnapshotEnd => c.snapshots += 1,
+            Payload::Exec(_) | Payload::Command(_) | Payload::Timer { .. } => c.journal += 1,
+        }
+    }
+
+    /// The best bid and its size, when the last quote had a bid with a positive size.
+    pub fn best_bid(&self) -> Option<(Price, Qty)> {
+        self.best.map(|b| (b.quote.bid, b.quote.bid_size)).filter(|(_, s)| s.is_positive())
+    }
+
+    /// The best ask and its size, when the last quote had an ask with a positive size.
+    pub fn best_ask(&self) -> Option<(Price, Qty)> {
+        self.best.map(|b| (b.quote.ask, b.quote.ask_size)).filter(|(_, s)| s.is_positive())
+    }
+}
