@@ -18,8 +18,9 @@
 //!   yielding `(file, &RawRecord)` in `(ts_recv, file, record)` order, with the two ways of finding
 //!   the earliest head; `…/events` adds decoding and the remap onto the merged instrument table:
 //!   what a replayer feeds the engine.
-//! - `replay_merge_k/{linear,heap}/k`: the same 1 000 000 records split over k = 2…32 in-memory
-//!   inputs, to place `merge::LINEAR_MAX` (where the heap overtakes the linear scan).
+//! - `replay_merge_k/{linear,heap}/{rr,random}/k`: the same 1 000 000 records split over
+//!   k = 2…16 in-memory inputs, round-robin or at random, to place `merge::LINEAR_MAX` (where the
+//!   heap overtakes the linear scan).
 //! - `journal_1m/open`: `Journal::open` of a 1 000 000-record segment: read, CRC32C of every
 //!   record, decode and order checks (what recovery costs at start-up).
 //! - `journal_append_100k/append`: 100 000 `JournalWriter::append` calls (encode, CRC32C, buffer,
@@ -197,18 +198,23 @@ fn merge(c: &mut Criterion, inputs: &Inputs) {
 fn merge_k(c: &mut Criterion, inputs: &Inputs) {
     let mut g = c.benchmark_group("replay_merge_k");
     g.throughput(Throughput::Elements(RECORDS as u64));
-    g.sample_size(30);
-    for k in [2usize, 4, 8, 12, 16, 32] {
-        // Record i goes to input i mod k: every input spans the whole time range, as venues do.
-        let mut split: Vec<Vec<RawRecord>> = vec![Vec::with_capacity(RECORDS / k + 1); k];
-        for (i, e) in inputs.events.iter().enumerate() {
-            split[i % k].push(encode(e));
-        }
-        let slices: Vec<&[RawRecord]> = split.iter().map(Vec::as_slice).collect();
-        for (name, strategy) in [("linear", Strategy::Linear), ("heap", Strategy::Heap)] {
-            g.bench_function(format!("{name}/{k}"), |b| {
-                b.iter(|| drain(Merge::with_strategy(black_box(&slices), strategy)))
-            });
+    g.sample_size(20);
+    let mut rng = SplitMix64::new(SEED ^ 1);
+    for k in [2usize, 4, 6, 8, 16] {
+        for split_name in ["rr", "random"] {
+            // Round-robin (record i to input i mod k: regular alternation) or each record to a
+            // random input (independent venues); both keep every input sorted.
+            let mut split: Vec<Vec<RawRecord>> = vec![Vec::with_capacity(RECORDS / k + 1); k];
+            for (i, e) in inputs.events.iter().enumerate() {
+                let to = if split_name == "rr" { i % k } else { rng.in_range(0, k as u64 - 1) as usize };
+                split[to].push(encode(e));
+            }
+            let slices: Vec<&[RawRecord]> = split.iter().map(Vec::as_slice).collect();
+            for (name, strategy) in [("linear", Strategy::Linear), ("heap", Strategy::Heap)] {
+                g.bench_function(format!("{name}/{split_name}/{k}"), |b| {
+                    b.iter(|| drain(Merge::with_strategy(black_box(&slices), strategy)))
+                });
+            }
         }
     }
     g.finish();
