@@ -21,10 +21,14 @@
 //!   a size, torn or corrupt tails cut at the last good record and reported ([`journal::Recovery`]),
 //!   never read past; [`merge`]: the k-way merge of tick files and journals by `(ts_recv, file,
 //!   record)`, raw or decoded onto one merged instrument table.
+//! - [`convert`]: vendor formats into tick files (`kestrel convert`), one reader module per format,
+//!   all feeding a [`convert::Collector`] that infers the instrument table, counts malformed and
+//!   off-grid rows and writes the file.
 //! - [`data_root`]: where the shared data files are (`$KESTREL_DATA_ROOT`, else the nearest
 //!   `shared/data` above a starting folder), as the conformance oracle finds them.
 
 pub mod bars;
+pub mod convert;
 mod data_root;
 mod error;
 pub mod format;

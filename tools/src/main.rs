@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod convert;
 mod demo;
 mod generate;
 mod inspect;
@@ -31,6 +32,8 @@ enum Command {
         /// The scenario file.
         scenario: std::path::PathBuf,
     },
+    /// Converts vendor tick and bar files (Binance, Tardis, Databento, …) into a Kestrel tick file.
+    Convert(convert::ConvertArgs),
     /// Benchmarks that print one JSON line.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Conform { scenario } => return conform(&scenario),
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
+        Command::Convert(args) => convert::run(&args, &mut std::io::stdout().lock()),
         Command::Bench(cmd) => bench::run(&cmd, &mut std::io::stdout().lock()),
         Command::Generate(args) => generate::run(&args, &mut std::io::stdout().lock()),
         Command::Inspect(args) => inspect::run(&args, &mut std::io::stdout().lock()),
