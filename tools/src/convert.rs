@@ -21,6 +21,10 @@ pub(crate) struct ConvertArgs {
     /// Skip malformed rows (counted; the first examples are printed) instead of stopping.
     #[arg(long)]
     skip_malformed: bool,
+    /// generic-csv layout as backtrader's GenericCSVData params:
+    /// `dtformat=%Y-%m-%d,datetime=0,open=1,high=2,low=3,close=4,volume=5,openinterest=-1,headers=true,separator=comma`.
+    #[arg(long = "generic-csv", value_name = "KEY=VALUE,...")]
+    generic_csv: Option<String>,
     /// Output tick file.
     #[arg(short = 'o', long = "output")]
     output: PathBuf,
@@ -55,6 +59,7 @@ pub(crate) fn run(args: &ConvertArgs, out: &mut impl Write) -> Result<()> {
     let opts = ConvertOptions {
         instrument: args.instrument.clone().unwrap_or_default(),
         skip_malformed: args.skip_malformed,
+        generic_csv: args.generic_csv.clone(),
     };
     let result = convert::convert(args.from, &args.inputs, &args.output, opts, progress);
     if let Some(b) = bar {

@@ -70,6 +70,9 @@ pub struct ConvertOptions {
     pub instrument: InstrumentHint,
     /// Skip malformed rows (counted, first examples kept) instead of failing on the first.
     pub skip_malformed: bool,
+    /// `generic-csv` parameters as `key=value,...` (backtrader's `GenericCSVData` params); `None`
+    /// falls back to `$KESTREL_GENERIC_CSV`, then to backtrader's defaults.
+    pub generic_csv: Option<String>,
 }
 
 /// One instrument as the collector learns it.
@@ -208,6 +211,11 @@ impl Collector {
         RowError { file: self.file.clone(), line, reason: reason.into() }
     }
 
+    /// The `generic-csv` parameters given on the command line, if any.
+    pub fn generic_csv(&self) -> Option<&str> {
+        self.opts.generic_csv.as_deref()
+    }
+
     /// Whether malformed rows are skipped rather than fatal.
     pub fn skips_malformed(&self) -> bool {
         self.opts.skip_malformed
@@ -240,7 +248,7 @@ impl Collector {
     /// Counts one input row (call once per row read, malformed or not).
     pub fn row(&mut self) {
         self.summary.rows_in += 1;
-        if self.summary.rows_in % 65_536 == 0
+        if self.summary.rows_in.is_multiple_of(65_536)
             && let Some(p) = self.progress.as_mut()
         {
             (p.0)(self.summary.rows_in, self.bytes.get());
@@ -488,7 +496,7 @@ mod tests {
         let hint: InstrumentHint = "tick=0.5,lot=1".parse().unwrap();
         let mut c = Collector::new(
             dir.path().join("b.kt"),
-            ConvertOptions { instrument: hint, skip_malformed: true },
+            ConvertOptions { instrument: hint, skip_malformed: true, generic_csv: None },
         )
         .unwrap();
         c.set_file(Path::new("y.csv"));
