@@ -72,7 +72,7 @@ fn steps(c: &mut Criterion) {
             || {
                 (
                     broker_sized(bars.len()),
-                    TradeBook::with_capacity(1, bars.len() / 4),
+                    TradeBook::with_capacity(1, bars.len() / 16 + 512),
                     SmaCross::new(ins, 10, 30, Qty::ONE),
                 )
             },
@@ -93,7 +93,8 @@ fn broker_sized(bars: usize) -> SimBroker {
     })
     .expect("scheme");
     let config = BrokerConfig { cash: "100000".parse().expect("cash"), ..BrokerConfig::default() };
-    SimBroker::new(config, vec![scheme], bars / 2 + 16).expect("broker")
+    // Sized as `kestrel bench bars` sizes it: about one order per 25 bars, with a wide margin.
+    SimBroker::new(config, vec![scheme], bars / 8 + 1024).expect("broker")
 }
 
 /// The group `criterion_main!` runs (`criterion_group!` written out, so that it carries a doc).

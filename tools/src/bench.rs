@@ -100,8 +100,10 @@ pub(crate) fn run_sma(bars: &[kestrel_types::Bar]) -> Result<(u64, std::time::Du
         ..CommissionParams::setcommission()
     })?;
     let config = BrokerConfig { cash: "100000".parse()?, ..BrokerConfig::default() };
-    let mut broker = SimBroker::new(config, vec![scheme], bars.len() / 2 + 16)?;
-    let mut trades = TradeBook::with_capacity(1, bars.len() / 4 + 16);
+    // Room reserved for what the run uses, with a wide margin: the crossover places about one order
+    // per 25 bars on these walks (a round trip, one trade, per two orders).
+    let mut broker = SimBroker::new(config, vec![scheme], bars.len() / 8 + 1024)?;
+    let mut trades = TradeBook::with_capacity(1, bars.len() / 16 + 512);
     let mut strategy = SmaCross::new(InstrumentId(0), 10, 30, Qty::ONE);
     let start = Instant::now();
     backtest::run(&[bars], &mut broker, &mut trades, &mut strategy)?;

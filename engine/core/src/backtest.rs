@@ -110,9 +110,8 @@ fn deliver<S: Strategy>(
     notices: &mut Vec<OrderNotice>,
     events: &mut Vec<TradeEvent>,
 ) -> Result<(), RunError<S::Error>> {
-    notices.clear();
     events.clear();
-    notices.extend(broker.drain_notices());
+    broker.take_notices(notices);
     for notice in notices.iter() {
         if notice.executed.size.is_zero() {
             continue;

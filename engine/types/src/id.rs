@@ -185,6 +185,85 @@ venue_str_id!(
     64
 );
 
+/// The prefix of generated client order ids: an order store numbers its orders `<prefix>-<n>`.
+///
+/// Validated once, so that every generated id fits a [`ClientOrderId`] and building one can neither
+/// fail nor touch the heap; the same prefix tells a generated id from a user's ([`Self::parse`]) and
+/// reserves the pattern ([`Self::reserves`]), so that a user's id never collides with a later
+/// generated one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientIdPrefix(&'static str);
+
+impl ClientIdPrefix {
+    /// Longest accepted prefix, in bytes: room is left for `-` and the 20 digits of any `u64`.
+    pub const MAX_LEN: usize = ClientOrderId::CAPACITY - 21;
+
+    /// Validates `prefix` (non-empty, printable ASCII without spaces, at most [`Self::MAX_LEN`]).
+    ///
+    /// # Errors
+    /// [`IdError`] naming what is wrong.
+    pub fn try_new(prefix: &'static str) -> Result<Self, IdError> {
+        let kind = "client id prefix";
+        if prefix.len() > Self::MAX_LEN {
+            return Err(IdError::TooLong { kind, len: prefix.len(), max: Self::MAX_LEN });
+        }
+        InlineStr::<{ ClientOrderId::CAPACITY }>::try_new(kind, prefix)?;
+        Ok(Self(prefix))
+    }
+
+    /// The prefix.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// The generated id `<prefix>-<n>`, built on the stack.
+    pub fn id(self, n: u64) -> ClientOrderId {
+        let mut digits = [0u8; 20];
+        let mut first = digits.len();
+        let mut v = n;
+        for slot in digits.iter_mut().rev() {
+            // v % 10 < 10: the cast cannot truncate.
+            *slot = b'0' + (v % 10) as u8;
+            first -= 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        let mut bytes = [0u8; ClientOrderId::CAPACITY];
+        let text = self.0.as_bytes().iter().chain(b"-").chain(digits.get(first..).unwrap_or_default());
+        let mut len = 0u8;
+        // The prefix was validated to leave room for any u64, so nothing is cut here; the
+        // zip stops at the capacity regardless.
+        for (dst, src) in bytes.iter_mut().zip(text) {
+            *dst = *src;
+            len += 1;
+        }
+        ClientOrderId(InlineStr { len, bytes })
+    }
+
+    /// `n` when `id` is exactly what [`Self::id`] gives for `n` (no sign, no leading zero).
+    pub fn parse(self, id: &ClientOrderId) -> Option<u64> {
+        let digits = self.digits(id)?;
+        if digits.first() == Some(&b'0') {
+            return None;
+        }
+        digits.iter().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    }
+
+    /// Whether `id` has the generated form `<prefix>-<digits>`: such ids are the store's to give,
+    /// and a user's request carrying one is refused.
+    pub fn reserves(self, id: &ClientOrderId) -> bool {
+        self.digits(id).is_some()
+    }
+
+    /// The digits after `<prefix>-`, when that is all there is and there is at least one.
+    fn digits(self, id: &ClientOrderId) -> Option<&[u8]> {
+        let rest = id.as_str().as_bytes().strip_prefix(self.0.as_bytes())?.strip_prefix(b"-")?;
+        (!rest.is_empty() && rest.iter().all(u8::is_ascii_digit)).then_some(rest)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,6 +292,30 @@ mod tests {
         assert_eq!(ExecId::try_numbered("sim-", u64::MAX).unwrap().as_str(), "sim-18446744073709551615");
         assert!(ExecId::try_numbered(&"p".repeat(60), 12345).is_err());
         assert!(ExecId::try_numbered("a b", 1).is_err());
+    }
+
+    #[test]
+    fn generated_client_ids_round_trip_and_reserve_their_pattern() {
+        let p = ClientIdPrefix::try_new("sim").unwrap();
+        assert_eq!(p.id(1).as_str(), "sim-1");
+        assert_eq!(p.id(0).as_str(), "sim-0");
+        assert_eq!(p.id(u64::MAX).as_str(), "sim-18446744073709551615");
+        let long = ClientIdPrefix::try_new("p123456789012345678901234567890123456789012").unwrap();
+        assert_eq!(long.id(u64::MAX).as_str().len(), ClientOrderId::CAPACITY);
+        for n in [1, 9, 10, 12345, u64::MAX] {
+            assert_eq!(p.parse(&p.id(n)), Some(n));
+        }
+        let cid = |s: &str| ClientOrderId::try_new(s).unwrap();
+        assert_eq!(p.parse(&cid("sim-07")), None, "never generated: no leading zero");
+        assert!(p.reserves(&cid("sim-07")));
+        assert_eq!(p.parse(&cid("sim-18446744073709551616")), None);
+        for other in ["sim", "sim-", "sim-1a", "simx-1", "si-1", "sim--1", "sim-+1", "T-1"] {
+            assert_eq!(p.parse(&cid(other)), None, "{other}");
+            assert!(!p.reserves(&cid(other)), "{other}");
+        }
+        assert!(ClientIdPrefix::try_new("").is_err());
+        assert!(ClientIdPrefix::try_new("has space").is_err());
+        assert!(ClientIdPrefix::try_new("p".repeat(44).leak()).is_err());
     }
 
     #[test]

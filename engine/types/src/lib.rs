@@ -27,7 +27,7 @@ pub use event::{
     Payload, Quote, Trade,
 };
 pub use exact::Exact;
-pub use id::{ClientOrderId, ExecId, InlineStr, InstrumentId, OrderId, TradeId, VenueId};
+pub use id::{ClientIdPrefix, ClientOrderId, ExecId, InlineStr, InstrumentId, OrderId, TradeId, VenueId};
 pub use instrument::{GridError, Instrument, InstrumentError, InstrumentSpec};
 pub use money::{Money, NOTIONAL_DECIMALS, Notional};
 pub use nano::{NANO, NANO_DECIMALS, Price, Qty, Ratio};

@@ -10,7 +10,9 @@ use core::str::FromStr;
 
 use ethnum::I256;
 
-use crate::decimal::{Rounding, div_round, fmt_scaled, parse_scaled, pow10, rescale, to_fixed_string};
+use crate::decimal::{
+    Rounding, div_round, div_round_pow10_i128, fmt_scaled, parse_scaled, rescale, to_fixed_string,
+};
 use crate::error::{ArithError, ParseDecimalError};
 use crate::nano::{NANO, NANO_DECIMALS};
 use crate::{Price, Qty, Ratio};
@@ -191,15 +193,11 @@ impl Money {
 impl Notional {
     /// Rounds to [`Money`] with `mode`; cannot overflow (a notional is always within money's range).
     pub fn to_money(self, mode: Rounding) -> Money {
-        // |raw| / 10^9 < i128::MAX: the division never leaves the range.
+        // |raw| / 10^9 < i128::MAX: the division never leaves the range. One native 128-bit
+        // division by a constant power of ten: this runs on every valuation of every position.
         Money(
-            div_round(
-                I256::from(self.0),
-                I256::from(pow10(NOTIONAL_DECIMALS - NANO_DECIMALS)),
-                mode,
-                "Notional::to_money",
-            )
-            .unwrap_or_default(),
+            div_round_pow10_i128(self.0, NOTIONAL_DECIMALS - NANO_DECIMALS, mode, "Notional::to_money")
+                .unwrap_or_default(),
         )
     }
 
@@ -230,6 +228,7 @@ impl Notional {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decimal::pow10;
 
     #[test]
     fn notional_is_exact_and_rounds_once() {
@@ -243,6 +242,33 @@ mod tests {
         assert_eq!(q.notional(p).to_string(), "0.0000000015");
         assert_eq!(q.notional(p).to_money(Rounding::HalfEven).to_string(), "0.000000002");
         assert_eq!(q.notional(p).to_money(Rounding::TowardZero).to_string(), "0.000000001");
+    }
+
+    #[test]
+    fn to_money_is_the_general_division_rounded_once() {
+        let modes = [
+            Rounding::HalfEven,
+            Rounding::HalfAwayFromZero,
+            Rounding::TowardZero,
+            Rounding::Floor,
+            Rounding::Ceiling,
+        ];
+        let half = pow10(NOTIONAL_DECIMALS - NANO_DECIMALS) / 2;
+        let mut raws =
+            vec![0, 1, -1, half, -half, half + 1, -half - 1, 3 * half, -3 * half, i128::MAX, -i128::MAX];
+        raws.extend([i128::MAX - half, 123_456_789_987_654_321_123, -987_654_321_123_456_789_555]);
+        for raw in raws {
+            for mode in modes {
+                let want = div_round(
+                    I256::from(raw),
+                    I256::from(pow10(NOTIONAL_DECIMALS - NANO_DECIMALS)),
+                    mode,
+                    "t",
+                )
+                .unwrap();
+                assert_eq!(Notional(raw).to_money(mode), Money(want), "{raw} {mode:?}");
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod execute;
 mod matching;
 pub mod notice;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use kestrel_types::{
     ArithError, Bar, Exact, InstrumentId, Money, Notional, OrderId, Price, Rounding, Timestamp,
@@ -30,7 +30,7 @@ use kestrel_types::{
 pub use config::{BrokerConfig, Filler, Slippage};
 pub use notice::OrderNotice;
 
-use crate::order::{OrderError, OrderSpec, OrderStore, Status};
+use crate::order::{OrderError, OrderSpec, OrderStore, Status, Submission};
 use crate::position::Position;
 use crate::scheme::{CommissionScheme, CompatError};
 
@@ -69,7 +69,25 @@ struct Feed {
     credit: Money,
 }
 
-/// What the broker keeps per order beyond the order model (backtrader keeps these on the order).
+/// A link in the broker's per-order table: an order id, or none (ids start at 1, 0 is free).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Link(u64);
+
+impl Link {
+    const NONE: Self = Self(0);
+
+    fn to(id: OrderId) -> Self {
+        Self(id.0)
+    }
+
+    fn get(self) -> Option<OrderId> {
+        (self.0 != 0).then_some(OrderId(self.0))
+    }
+}
+
+/// What the broker keeps per order beyond the order model (backtrader keeps these on the order),
+/// and the order's place in backtrader's bookkeeping dicts, which are keyed by order and so live
+/// here, in a dense table indexed by order id, instead of in ordered maps.
 #[derive(Clone, Copy, Debug, Default)]
 struct OrderSim {
     /// End of the creation day's session: when a `Close` order may fill.
@@ -78,6 +96,24 @@ struct OrderSim {
     pannotated: Option<Price>,
     /// Fills already delivered in a notification.
     notified: usize,
+    /// Its OCO group leader (backtrader's `_ocos[ref]`): itself unless it joined another's group.
+    oco_leader: OrderId,
+    /// As a leader, where its current group starts (backtrader's `_ocol[ref]`): members join in
+    /// id order, and the group holds those with an id above this mark. A group is popped on its
+    /// first check, which moves the mark to the newest order, so that a later joiner starts a
+    /// fresh group under the same leader.
+    oco_cut: u64,
+    /// The next order of its chain (backtrader's `_pchildren` deque, as a linked list).
+    chain_next: Link,
+    /// As a chain root: the first order of its chain.
+    chain_head: Link,
+    /// As a chain root: the last order of its chain.
+    chain_tail: Link,
+    /// As a chain root: whether its chain exists (`pref in _pchildren`). It is created when the
+    /// root is submitted, persists after the root completes (a later leg of it then never
+    /// activates), and is deleted when the root or a leg is cancelled, refused or expires, or a
+    /// leg completes (a later leg is then rejected).
+    chain_live: bool,
     /// Whether the order was ever transmitted (kept in a chain once).
     transmitted: bool,
 }
@@ -88,16 +124,11 @@ pub struct SimBroker {
     config: BrokerConfig,
     feeds: Vec<Feed>,
     orders: OrderStore,
+    /// Per order, indexed by id − 1: the broker's state and links (see [`OrderSim`]).
     sim: Vec<OrderSim>,
     pending: VecDeque<Option<OrderId>>,
     submitted: VecDeque<OrderId>,
     to_activate: VecDeque<OrderId>,
-    /// Chain root → the chain's orders not yet settled (backtrader's `_pchildren`).
-    chains: BTreeMap<OrderId, VecDeque<OrderId>>,
-    /// Order → its OCO group leader (backtrader's `_ocos`).
-    oco_leader: BTreeMap<OrderId, OrderId>,
-    /// Leader → members, removed once the group has been cancelled (backtrader's `_ocol`).
-    oco_groups: BTreeMap<OrderId, Vec<OrderId>>,
     cash: Money,
     cash_additions: VecDeque<Money>,
     value: Money,
@@ -113,8 +144,15 @@ pub struct SimBroker {
 /// Session end of a daily bar's date: 23:59:59.999989, the instant backtrader stamps daily bars with.
 const SESSION_END_NANOS: i64 = 86_399_999_989_000;
 
+/// Initial room of the order queues (pending, submitted, to activate). They hold the orders in
+/// flight, not every order of the run, and grow when more are: sizing them by the run's order
+/// capacity would only spread their ring over memory that is then touched for the first time.
+const QUEUE_RESERVE: usize = 64;
+
 impl SimBroker {
-    /// A broker over `schemes.len()` feeds (feed `i` is `InstrumentId(i)`), each with its scheme.
+    /// A broker over `schemes.len()` feeds (feed `i` is `InstrumentId(i)`), each with its scheme,
+    /// for at most `order_capacity` orders (the order tables are reserved for that many; memory is
+    /// touched only as orders are placed).
     ///
     /// # Errors
     /// [`BrokerError::Arith`] if the fund start value is zero or the numbers overflow.
@@ -143,12 +181,9 @@ impl SimBroker {
             orders: OrderStore::new(order_capacity, "sim")
                 .map_err(|_| ArithError::Overflow { op: "OrderStore::new" })?,
             sim: Vec::with_capacity(order_capacity),
-            pending: VecDeque::with_capacity(order_capacity + 1),
-            submitted: VecDeque::with_capacity(order_capacity),
-            to_activate: VecDeque::with_capacity(order_capacity),
-            chains: BTreeMap::new(),
-            oco_leader: BTreeMap::new(),
-            oco_groups: BTreeMap::new(),
+            pending: VecDeque::with_capacity(order_capacity.min(QUEUE_RESERVE) + 1),
+            submitted: VecDeque::with_capacity(order_capacity.min(QUEUE_RESERVE)),
+            to_activate: VecDeque::with_capacity(order_capacity.min(QUEUE_RESERVE)),
             cash: config.cash,
             cash_additions: VecDeque::new(),
             value: config.cash,
@@ -258,6 +293,14 @@ impl SimBroker {
         self.notices.drain(..)
     }
 
+    /// Takes the notifications produced since the last call into `into` (emptied first), in
+    /// production order, without copying them: the broker's buffer and `into` trade places, so
+    /// both keep their room and nothing is allocated once they have grown to a step's needs.
+    pub fn take_notices(&mut self, into: &mut Vec<OrderNotice>) {
+        into.clear();
+        core::mem::swap(&mut self.notices, into);
+    }
+
     /// Queues a cash addition (negative withdraws), applied at the end of the next step.
     // backtrader: bbroker.py BackBroker.add_cash
     pub fn add_cash(&mut self, amount: Money) {
@@ -267,7 +310,8 @@ impl SimBroker {
     /// Creates and submits an order (backtrader: bbroker.py BackBroker.buy / sell → submit).
     ///
     /// The order is created against its feed's current bar (its time and close); `spec.oco` and
-    /// `spec.parent` name earlier orders.
+    /// `spec.parent` name earlier orders. A request repeating an earlier one with the same client
+    /// order id (a resubmission) is that order: its id is returned and nothing is submitted again.
     ///
     /// # Errors
     /// [`BrokerError::NoBar`] before the feed's first bar; [`BrokerError::Order`] for an impossible
@@ -275,7 +319,10 @@ impl SimBroker {
     pub fn submit(&mut self, spec: OrderSpec) -> Result<OrderId, BrokerError> {
         let ins = spec.instrument;
         let bar = self.feed(ins)?.bar.ok_or(BrokerError::NoBar(ins))?;
-        let id = self.orders.create(spec, bar.ts, bar.close)?.id();
+        let id = match self.orders.create(spec, bar.ts, bar.close)? {
+            Submission::New(id) => id,
+            Submission::Recognised(id) => return Ok(id),
+        };
         // backtrader: order.py OrderBase.__init__ — end of the creation day's session.
         let day_end = Timestamp::from_nanos(bar.ts.start_of_day().nanos() + SESSION_END_NANOS);
         let dteos = if day_end < bar.ts {
@@ -283,17 +330,21 @@ impl SimBroker {
         } else {
             day_end
         };
-        self.sim.push(OrderSim { dteos, ..OrderSim::default() });
+        self.sim.push(OrderSim { dteos, oco_leader: id, ..OrderSim::default() });
         self.ocoize(id, spec.oco);
         self.take_and_transmit(id)?;
         Ok(id)
     }
 
-    // backtrader: bbroker.py BackBroker._ocoize
+    // backtrader: bbroker.py BackBroker._ocoize — joining `_ocol[leader]` is implicit: the group
+    // is every order with this leader and an id above the leader's cut (see `OrderSim::oco_cut`).
     fn ocoize(&mut self, id: OrderId, oco: Option<OrderId>) {
-        let leader = oco.and_then(|o| self.oco_leader.get(&o).copied()).unwrap_or(id);
-        self.oco_leader.insert(id, leader);
-        self.oco_groups.entry(leader).or_default().push(id);
+        // An `oco` naming an order the broker never submitted leads its own group, as a missing
+        // `_ocos` entry would (the store refuses unknown links before this point).
+        let leader = oco.and_then(|o| self.sim(o).ok()).map_or(id, |s| s.oco_leader);
+        if let Ok(sim) = self.sim_mut(id) {
+            sim.oco_leader = leader;
+        }
     }
 
     fn sim_mut(&mut self, id: OrderId) -> Result<&mut OrderSim, BrokerError> {
@@ -322,7 +373,7 @@ impl SimBroker {
     /// is rejected and notified). backtrader: bbroker.py BackBroker._take_children.
     fn take_children(&mut self, id: OrderId) -> Result<Option<OrderId>, BrokerError> {
         let root = self.orders.order(id)?.parent().unwrap_or(id);
-        if root != id && !self.chains.contains_key(&root) {
+        if root != id && !self.sim(root)?.chain_live {
             let now = self.now(id)?;
             self.orders.order_mut(id)?.reject(now)?;
             self.notify(id)?;
@@ -331,15 +382,32 @@ impl SimBroker {
         Ok(Some(root))
     }
 
-    // backtrader: bbroker.py BackBroker.submit
+    // backtrader: bbroker.py BackBroker.submit — `_pchildren[pref].append(order)`, then transmit
+    // the chain.
     fn take_and_transmit(&mut self, id: OrderId) -> Result<(), BrokerError> {
         let Some(root) = self.take_children(id)? else { return Ok(()) };
-        self.chains.entry(root).or_default().push_back(id);
+        let r = self.sim_mut(root)?;
+        let tail = if r.chain_live {
+            r.chain_tail
+        } else {
+            // The defaultdict creates the root's deque.
+            r.chain_live = true;
+            r.chain_head = Link::NONE;
+            Link::NONE
+        };
+        r.chain_tail = Link::to(id);
+        match tail.get() {
+            Some(last) => self.sim_mut(last)?.chain_next = Link::to(id),
+            None => self.sim_mut(root)?.chain_head = Link::to(id),
+        }
+        self.sim_mut(id)?.chain_next = Link::NONE;
         if self.orders.order(id)?.transmit() {
-            let chain: Vec<OrderId> =
-                self.chains.get(&root).map(|c| c.iter().copied().collect()).unwrap_or_default();
-            for member in chain {
-                if !self.sim(member)?.transmitted {
+            // Transmitting changes no chain, so the walk can follow the links as it goes.
+            let mut next = self.sim(root)?.chain_head.get();
+            while let Some(member) = next {
+                let sim = self.sim(member)?;
+                next = sim.chain_next.get();
+                if !sim.transmitted {
                     self.transmit(member)?;
                 }
             }
@@ -405,16 +473,22 @@ impl SimBroker {
         Ok(true)
     }
 
-    // backtrader: bbroker.py BackBroker._ococheck — cancel the rest of the group, walking the
-    // pending queue from its end.
+    // backtrader: bbroker.py BackBroker._ococheck — pop the group, then cancel its members still
+    // pending, walking the pending queue from its end.
     fn oco_check(&mut self, id: OrderId) -> Result<(), BrokerError> {
-        let Some(leader) = self.oco_leader.get(&id).copied() else { return Ok(()) };
-        let Some(group) = self.oco_groups.remove(&leader) else { return Ok(()) };
+        let leader = self.sim(id)?.oco_leader;
+        // Every order up to the newest has joined its group by now: popping the group moves the cut.
+        let newest = self.sim.len() as u64;
+        let cut = core::mem::replace(&mut self.sim_mut(leader)?.oco_cut, newest);
+        if cut >= newest {
+            return Ok(()); // nobody joined since the last pop: `_ocol.pop` gives nothing
+        }
         let mut i = self.pending.len();
         while i > 0 {
             i -= 1;
             if let Some(Some(o)) = self.pending.get(i).copied()
-                && group.contains(&o)
+                && o.0 > cut
+                && self.sim(o)?.oco_leader == leader
             {
                 self.pending.remove(i);
                 let now = self.now(o)?;
@@ -429,14 +503,35 @@ impl SimBroker {
     fn bracketize(&mut self, id: OrderId, cancel: bool) -> Result<(), BrokerError> {
         let root = self.orders.order(id)?.parent().unwrap_or(id);
         let is_parent = root == id;
+        let r = self.sim_mut(root)?;
+        if !r.chain_live {
+            // No chain: nothing to cancel (`del` of the entry the defaultdict just made) or activate.
+            return Ok(());
+        }
         if cancel || !is_parent {
-            let chain = self.chains.remove(&root).unwrap_or_default();
-            for member in chain {
+            // Delete the chain, then cancel its members in order. Cancelling changes no chain.
+            r.chain_live = false;
+            let mut next = core::mem::replace(&mut r.chain_head, Link::NONE).get();
+            r.chain_tail = Link::NONE;
+            while let Some(member) = next {
+                next = self.sim(member)?.chain_next.get();
                 self.cancel_inner(member, true)?;
             }
-        } else if let Some(chain) = self.chains.get_mut(&root) {
-            chain.pop_front();
-            self.to_activate.extend(chain.iter().copied());
+        } else {
+            // The parent executed: drop the chain's first order (the parent), activate the rest.
+            let mut next = r.chain_head.get();
+            if let Some(first) = next {
+                next = self.sim(first)?.chain_next.get();
+                let r = self.sim_mut(root)?;
+                r.chain_head = next.map_or(Link::NONE, Link::to);
+                if next.is_none() {
+                    r.chain_tail = Link::NONE;
+                }
+            }
+            while let Some(member) = next {
+                self.to_activate.push_back(member);
+                next = self.sim(member)?.chain_next.get();
+            }
         }
         Ok(())
     }

@@ -123,3 +123,204 @@ fn short_of_cash_is_margin_not_an_error() {
     assert_eq!(s.notices, [(2, Status::Submitted), (2, Status::Margin)]);
     assert_eq!(b.cash(), "100".parse().unwrap());
 }
+
+/// Submits `spec` with its links and transmit flag.
+fn linked(mut spec: OrderSpec, oco: Option<OrderId>, parent: Option<OrderId>) -> OrderSpec {
+    spec.oco = oco;
+    spec.parent = parent;
+    spec
+}
+
+fn limit(side: Side, price: &str) -> OrderSpec {
+    OrderSpec::priced(InstrumentId(0), side, Qty::ONE, ExecType::Limit, p(price))
+}
+
+/// The notifications since the last call, as (order, status).
+fn told(b: &mut SimBroker) -> Vec<(OrderId, Status)> {
+    b.drain_notices().map(|n| (n.order, n.status)).collect()
+}
+
+/// Moves to day `day`'s bar (open 100, high 102, low 98, close 101) and steps the broker.
+fn step_day(b: &mut SimBroker, day: i64) {
+    b.set_bar(InstrumentId(0), bar(day, "100", "102", "98", "101")).unwrap();
+    b.step().unwrap();
+}
+
+#[test]
+fn a_leg_of_a_completed_standalone_order_joins_its_chain_and_never_activates() {
+    // backtrader keeps `_pchildren[ref]` of an order that completed without legs (its parent is
+    // popped, the deque stays): a leg placed later is taken into it, and nothing activates it.
+    let ins = InstrumentId(0);
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let a = b.submit(OrderSpec::market(ins, Side::Buy, Qty::ONE)).unwrap();
+    step_day(&mut b, 1);
+    assert_eq!(told(&mut b), [(a, Status::Submitted), (a, Status::Accepted), (a, Status::Completed)]);
+    // A sell limit at 99 would fill at any of these bars' opens, if it were active.
+    let leg = b.submit(linked(limit(Side::Sell, "99"), None, Some(a))).unwrap();
+    for day in 2..6 {
+        step_day(&mut b, day);
+    }
+    assert_eq!(told(&mut b), [(leg, Status::Submitted), (leg, Status::Accepted)]);
+    assert!(b.is_pending(leg));
+    assert!(!b.orders().order(leg).unwrap().is_active());
+    assert_eq!(b.position(ins).size(), Qty::ONE);
+    // Cancelling the leg deletes the chain (its root is the completed order): a further leg is
+    // rejected at once.
+    assert!(b.cancel(leg).unwrap());
+    let late = b.submit(linked(limit(Side::Sell, "99"), None, Some(a))).unwrap();
+    assert_eq!(told(&mut b), [(leg, Status::Canceled), (late, Status::Rejected)]);
+}
+
+#[test]
+fn a_leg_of_a_cancelled_refused_or_expired_parent_is_rejected() {
+    let ins = InstrumentId(0);
+    // Cancelled.
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let a = b.submit(limit(Side::Buy, "50")).unwrap();
+    step_day(&mut b, 1);
+    assert!(b.cancel(a).unwrap());
+    let leg = b.submit(linked(limit(Side::Sell, "60"), None, Some(a))).unwrap();
+    assert_eq!(
+        told(&mut b),
+        [(a, Status::Submitted), (a, Status::Accepted), (a, Status::Canceled), (leg, Status::Rejected)]
+    );
+    // Refused for cash at the submission check.
+    let mut b = broker(BrokerConfig { cash: "10".parse().unwrap(), ..BrokerConfig::default() });
+    step_day(&mut b, 0);
+    let a = b.submit(OrderSpec::market(ins, Side::Buy, Qty::ONE)).unwrap();
+    step_day(&mut b, 1);
+    let leg = b.submit(linked(limit(Side::Sell, "60"), None, Some(a))).unwrap();
+    assert_eq!(told(&mut b), [(a, Status::Submitted), (a, Status::Margin), (leg, Status::Rejected)]);
+    // Expired.
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let a = b.submit(OrderSpec { validity: crate::order::Validity::Day, ..limit(Side::Buy, "50") }).unwrap();
+    step_day(&mut b, 1);
+    step_day(&mut b, 2);
+    let leg = b.submit(linked(limit(Side::Sell, "60"), None, Some(a))).unwrap();
+    assert_eq!(
+        told(&mut b),
+        [(a, Status::Submitted), (a, Status::Accepted), (a, Status::Expired), (leg, Status::Rejected)]
+    );
+}
+
+#[test]
+fn a_bracket_activates_its_legs_when_the_parent_fills_and_one_leg_cancels_the_other() {
+    let ins = InstrumentId(0);
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let held = |s: OrderSpec| OrderSpec { transmit: false, ..s };
+    let main = b.submit(held(OrderSpec::market(ins, Side::Buy, Qty::ONE))).unwrap();
+    let stop = b
+        .submit(held(linked(
+            OrderSpec::priced(ins, Side::Sell, Qty::ONE, ExecType::Stop, p("90")),
+            None,
+            Some(main),
+        )))
+        .unwrap();
+    assert!(told(&mut b).is_empty(), "held until the last leg");
+    let take = b.submit(linked(limit(Side::Sell, "101.5"), None, Some(main))).unwrap();
+    assert_eq!(
+        told(&mut b),
+        [(main, Status::Submitted), (stop, Status::Submitted), (take, Status::Submitted)]
+    );
+    step_day(&mut b, 1);
+    assert_eq!(
+        told(&mut b),
+        [
+            (main, Status::Accepted),
+            (stop, Status::Accepted),
+            (take, Status::Accepted),
+            (main, Status::Completed)
+        ]
+    );
+    // Activated at the next step, where the take-profit fills (high 102) and cancels the stop.
+    step_day(&mut b, 2);
+    assert_eq!(told(&mut b), [(take, Status::Completed), (stop, Status::Canceled)]);
+    assert!(b.position(ins).is_flat());
+    // The chain is gone: a leg placed now is rejected.
+    let late = b.submit(linked(limit(Side::Sell, "101.5"), None, Some(main))).unwrap();
+    assert_eq!(told(&mut b), [(late, Status::Rejected)]);
+}
+
+#[test]
+fn an_oco_group_is_popped_on_its_first_check_and_a_later_joiner_starts_a_fresh_one() {
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let a = b.submit(limit(Side::Buy, "50")).unwrap();
+    let a2 = b.submit(linked(limit(Side::Buy, "51"), Some(a), None)).unwrap();
+    step_day(&mut b, 1);
+    told(&mut b);
+    assert!(b.cancel(a).unwrap());
+    assert_eq!(told(&mut b), [(a, Status::Canceled), (a2, Status::Canceled)]);
+    // backtrader's `_ocol[a]` was popped: joining `a` (or a member of its old group) starts a new
+    // group under the same leader, which only its own members share.
+    let c = b.submit(linked(limit(Side::Buy, "52"), Some(a), None)).unwrap();
+    let d = b.submit(linked(limit(Side::Buy, "53"), Some(a2), None)).unwrap();
+    let e = b.submit(limit(Side::Buy, "54")).unwrap();
+    step_day(&mut b, 2);
+    told(&mut b);
+    assert!(b.cancel(c).unwrap());
+    assert_eq!(told(&mut b), [(c, Status::Canceled), (d, Status::Canceled)]);
+    assert!(b.is_pending(e));
+
+    // A member that was not pending when its group was popped (still awaiting the submission
+    // check) survives it, and belongs to no later group of the same leader.
+    let g = b.submit(limit(Side::Buy, "50")).unwrap();
+    step_day(&mut b, 3);
+    let h = b.submit(linked(limit(Side::Buy, "50"), Some(g), None)).unwrap();
+    assert!(b.cancel(g).unwrap());
+    step_day(&mut b, 4);
+    assert!(b.is_pending(h));
+    let i = b.submit(linked(limit(Side::Buy, "50"), Some(g), None)).unwrap();
+    step_day(&mut b, 5);
+    told(&mut b);
+    assert!(b.cancel(i).unwrap());
+    assert_eq!(told(&mut b), [(i, Status::Canceled)], "h is not in i's group");
+    assert!(b.is_pending(h));
+    // The leader's group was popped by i's check and nobody joined since: cancelling h is alone.
+    assert!(b.cancel(h).unwrap());
+    assert_eq!(told(&mut b), [(h, Status::Canceled)]);
+    assert!(b.is_pending(e));
+}
+
+#[test]
+fn a_fill_cancels_the_pending_members_of_its_group() {
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let near = b.submit(limit(Side::Buy, "99")).unwrap();
+    let far = b.submit(linked(limit(Side::Buy, "50"), Some(near), None)).unwrap();
+    let other = b.submit(limit(Side::Buy, "50")).unwrap();
+    step_day(&mut b, 1);
+    let notes = told(&mut b);
+    assert_eq!(notes[notes.len() - 2..], [(near, Status::Completed), (far, Status::Canceled)]);
+    assert!(b.is_pending(other));
+}
+
+#[test]
+fn a_resubmitted_request_is_the_same_order_and_submits_nothing() {
+    let ins = InstrumentId(0);
+    let mut b = broker(BrokerConfig::default());
+    step_day(&mut b, 0);
+    let mut spec = limit(Side::Buy, "50");
+    spec.client_id = Some(kestrel_types::ClientOrderId::try_new("mine-1").unwrap());
+    let first = b.submit(spec).unwrap();
+    assert_eq!(b.submit(spec).unwrap(), first);
+    assert_eq!(told(&mut b), [(first, Status::Submitted)]);
+    // The next order is the store's second, with the broker's state of its own.
+    let next = b.submit(OrderSpec::market(ins, Side::Buy, Qty::ONE)).unwrap();
+    assert_eq!(next, OrderId(2));
+    step_day(&mut b, 1);
+    assert_eq!(
+        told(&mut b),
+        [
+            (next, Status::Submitted),
+            (first, Status::Accepted),
+            (next, Status::Accepted),
+            (next, Status::Completed)
+        ]
+    );
+    assert_eq!(b.orders().len(), 2);
+}

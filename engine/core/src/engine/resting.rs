@@ -4,11 +4,13 @@
 //! issue 13 refines it).
 //!
 //! # Why not the order store
-//! [`crate::order::Order`] keeps every fill in a `Vec` and [`crate::order::OrderStore`] keeps client
-//! ids and links in `BTreeMap`s, so placing or filling allocates: right for the bar broker, wrong
-//! for a loop that must allocate nothing per event. The L1 model needs none of that (no exec ids to
-//! deduplicate, no OCO, no brackets), so it keeps orders in a flat slab sized at start-up and
-//! reuses the order model's vocabulary ([`Side`], [`Status`]) for what it reports.
+//! [`crate::order::Order`] keeps the fills after its first in a `Vec`, and
+//! [`crate::order::OrderStore`] keeps users' client ids and OCO / bracket links in `BTreeMap`s and
+//! every order of the session, so placing or filling may allocate and memory grows with the
+//! session: right for the bar broker, wrong for a loop that must allocate nothing per event. The
+//! L1 model needs none of that (no exec ids to deduplicate, no OCO, no brackets), so it keeps
+//! orders in a flat slab sized at start-up and reuses the order model's vocabulary ([`Side`],
+//! [`Status`]) for what it reports.
 //!
 //! # Capacity
 //! Each instrument has room for a fixed number of resting orders (`resting_per_instrument`); a

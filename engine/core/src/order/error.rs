@@ -160,6 +160,13 @@ pub enum OrderError {
         /// The order that has it.
         existing: OrderId,
     },
+    /// A user's client order id of the form the store generates (`<prefix>-<digits>`): refused, so
+    /// that it can never collide with an id the store gives a later order.
+    #[error("client order id {client_id} has the generated form, which is reserved")]
+    ReservedClientId {
+        /// The id.
+        client_id: ClientOrderId,
+    },
     /// The store is full (its capacity is fixed at start-up).
     #[error("order store full ({capacity} orders)")]
     Capacity {

@@ -6,18 +6,25 @@
 //! store already holds is recognised — the same request gives back the existing order instead of a
 //! second one (a resubmission after a reconnect), a different request is refused.
 //!
+//! A request without a client id gets the generated `<prefix>-<order id>`. Generated ids are not
+//! stored anywhere (the order rebuilds its id when asked, a lookup parses the pattern back into an
+//! order id), so an order placed without one costs no map entry and no copy of its request; the
+//! pattern `<prefix>-<digits>` is reserved, and a user's request carrying it is refused
+//! ([`OrderError::ReservedClientId`]), so that a user's id can never collide with a later
+//! generated one. Only requests with the user's own id keep their request, to recognise a
+//! resubmission.
+//!
 //! What to do with the links (cancel the group when one member fills, activate legs when their parent
 //! completes) is the broker's policy; the store keeps the links and answers the questions.
 //!
 //! # Limitations
 //! Capacity is fixed at construction; running out is [`OrderError::Capacity`], not a reallocation.
 
-use core::fmt::Write as _;
 use std::collections::BTreeMap;
 
-use kestrel_types::{ClientOrderId, IdError, OrderId, Price, Timestamp};
+use kestrel_types::{ClientIdPrefix, ClientOrderId, IdError, OrderId, Price, Timestamp};
 
-use super::{FillOutcome, Order, OrderError, OrderSpec, Status, execution::Fill};
+use super::{ClientRef, FillOutcome, Order, OrderError, OrderSpec, Status, execution::Fill};
 
 /// Whether a request created an order or named one the store already holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +66,8 @@ pub enum Released {
 #[derive(Debug)]
 pub struct OrderStore {
     orders: Vec<Order>,
-    requests: Vec<OrderSpec>,
-    by_client: BTreeMap<ClientOrderId, OrderId>,
+    /// The user's own client ids: the order and its request (to recognise a resubmission).
+    by_client: BTreeMap<ClientOrderId, (OrderId, OrderSpec)>,
     /// Leader → members, for groups with more than one member.
     oco_groups: BTreeMap<OrderId, Vec<OrderId>>,
     /// Parent → legs, in placement order.
@@ -68,12 +75,12 @@ pub struct OrderStore {
     /// Chain root → orders placed with `transmit = false`, not yet sent.
     held: BTreeMap<OrderId, Vec<OrderId>>,
     capacity: usize,
-    prefix: &'static str,
+    prefix: ClientIdPrefix,
 }
 
 impl OrderStore {
     /// Longest accepted client id prefix: room is left for `-` and a 20-digit id.
-    pub const MAX_PREFIX: usize = ClientOrderId::CAPACITY - 21;
+    pub const MAX_PREFIX: usize = ClientIdPrefix::MAX_LEN;
 
     /// A store for at most `capacity` orders; generated client ids read `<prefix>-<id>`.
     ///
@@ -83,17 +90,9 @@ impl OrderStore {
     /// # Errors
     /// [`IdError`] for a prefix that is empty, longer than [`Self::MAX_PREFIX`] or not printable.
     pub fn new(capacity: usize, prefix: &'static str) -> Result<Self, IdError> {
-        if prefix.len() > Self::MAX_PREFIX {
-            return Err(IdError::TooLong {
-                kind: "client id prefix",
-                len: prefix.len(),
-                max: Self::MAX_PREFIX,
-            });
-        }
-        ClientOrderId::try_new(prefix)?;
+        let prefix = ClientIdPrefix::try_new(prefix)?;
         Ok(Self {
             orders: Vec::with_capacity(capacity),
-            requests: Vec::with_capacity(capacity),
             by_client: BTreeMap::new(),
             oco_groups: BTreeMap::new(),
             legs: BTreeMap::new(),
@@ -146,7 +145,12 @@ impl OrderStore {
 
     /// The order a client order id belongs to (how venue reports are matched back).
     pub fn by_client_id(&self, client_id: &ClientOrderId) -> Option<OrderId> {
-        self.by_client.get(client_id).copied()
+        if let Some(n) = self.prefix.parse(client_id) {
+            // A generated id names its order; only an order without the user's own id has it.
+            let id = OrderId(n);
+            return self.get(id).filter(|o| o.has_generated_client_id()).map(|_| id);
+        }
+        self.by_client.get(client_id).map(|(id, _)| *id)
     }
 
     /// Every order in id (creation) order.
@@ -165,20 +169,11 @@ impl OrderStore {
         self.legs.get(&parent).map_or(&[], Vec::as_slice)
     }
 
-    fn client_id_for(&self, id: OrderId) -> Result<ClientOrderId, OrderError> {
-        // A stack buffer: no heap for the generated id.
-        let mut buf = IdBuf::default();
-        // The prefix was checked in `new` to leave room for any u64, so neither step can fail; map
-        // a failure to the capacity error rather than panic.
-        let full = OrderError::Capacity { capacity: self.capacity };
-        write!(buf, "{}-{}", self.prefix, id.0).map_err(|_| full)?;
-        ClientOrderId::try_new(buf.as_str()).map_err(|_| full)
-    }
-
     /// Creates an order from `spec` at `at`, with `pclose` the reference close (the default price).
     ///
     /// # Errors
     /// [`OrderError::DuplicateClientId`] for a client id already used by a different request;
+    /// [`OrderError::ReservedClientId`] for a client id of the generated form `<prefix>-<digits>`;
     /// [`OrderError::Capacity`]; [`OrderError::UnknownLink`] / [`OrderError::NestedBracket`] for bad
     /// links; [`OrderError::Spec`] for an impossible request. The store is unchanged after an error.
     pub fn create(
@@ -187,15 +182,17 @@ impl OrderStore {
         at: Timestamp,
         pclose: Price,
     ) -> Result<Submission, OrderError> {
-        if let Some(cid) = spec.client_id
-            && let Some(&existing) = self.by_client.get(&cid)
-        {
-            let same = Self::index(existing).and_then(|i| self.requests.get(i)) == Some(&spec);
-            return if same {
-                Ok(Submission::Recognised(existing))
-            } else {
-                Err(OrderError::DuplicateClientId { client_id: cid, existing })
-            };
+        if let Some(cid) = spec.client_id {
+            if self.prefix.reserves(&cid) {
+                return Err(OrderError::ReservedClientId { client_id: cid });
+            }
+            if let Some((existing, request)) = self.by_client.get(&cid) {
+                return if *request == spec {
+                    Ok(Submission::Recognised(*existing))
+                } else {
+                    Err(OrderError::DuplicateClientId { client_id: cid, existing: *existing })
+                };
+            }
         }
         if self.orders.len() >= self.capacity {
             return Err(OrderError::Capacity { capacity: self.capacity });
@@ -218,11 +215,11 @@ impl OrderStore {
                 return Err(OrderError::NestedBracket { order: id, parent });
             }
         }
-        let client_id = match spec.client_id {
-            Some(c) => c,
-            None => self.client_id_for(id)?,
+        let client = match spec.client_id {
+            Some(c) => ClientRef::User(Box::new(c)),
+            None => ClientRef::Generated(self.prefix),
         };
-        let order = Order::new(id, client_id, &spec, at, pclose, oco_leader)?;
+        let order = Order::new(id, client, &spec, at, pclose, oco_leader)?;
         // Nothing below can fail: commit.
         if let Some(leader) = oco_leader {
             let group = self.oco_groups.entry(leader).or_insert_with(|| vec![leader]);
@@ -234,9 +231,10 @@ impl OrderStore {
         if let Some(parent) = spec.parent {
             self.legs.entry(parent).or_default().push(id);
         }
-        self.by_client.insert(client_id, id);
+        if let Some(cid) = spec.client_id {
+            self.by_client.insert(cid, (id, spec));
+        }
         self.orders.push(order);
-        self.requests.push(spec);
         Ok(Submission::New(id))
     }
 
@@ -278,32 +276,5 @@ impl OrderStore {
     /// [`OrderError::UnknownOrder`] and those of [`Order::apply_fill`].
     pub fn apply_fill(&mut self, id: OrderId, fill: &Fill) -> Result<FillOutcome, OrderError> {
         self.order_mut(id)?.apply_fill(fill)
-    }
-}
-
-/// A 64-byte stack buffer for generated client ids.
-struct IdBuf {
-    len: usize,
-    bytes: [u8; ClientOrderId::CAPACITY],
-}
-
-impl Default for IdBuf {
-    fn default() -> Self {
-        Self { len: 0, bytes: [0; ClientOrderId::CAPACITY] }
-    }
-}
-
-impl IdBuf {
-    fn as_str(&self) -> &str {
-        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
-    }
-}
-
-impl core::fmt::Write for IdBuf {
-    fn write_str(&mut self, s: &str) -> core::fmt::Result {
-        let end = self.len.checked_add(s.len()).filter(|e| *e <= self.bytes.len()).ok_or(core::fmt::Error)?;
-        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }

@@ -307,7 +307,56 @@ fn client_order_ids_are_unique_and_a_resubmission_is_recognised() {
     // A generated id cannot be taken by a user request either.
     let mut clash = OrderSpec::market(INS, Side::Buy, q("9"));
     clash.client_id = Some(ClientOrderId::try_new("T-1").unwrap());
-    assert!(matches!(st.create(clash, Timestamp::EPOCH, p("1")), Err(OrderError::DuplicateClientId { .. })));
+    assert!(matches!(st.create(clash, Timestamp::EPOCH, p("1")), Err(OrderError::ReservedClientId { .. })));
+    assert_eq!(st.len(), 3);
+}
+
+#[test]
+fn the_generated_pattern_is_reserved_so_user_ids_never_collide_with_later_orders() {
+    let mut st = store();
+    let cid = |s: &str| ClientOrderId::try_new(s).unwrap();
+    // "T-9" does not exist yet, but the store will give it to its ninth order: a user may not take it.
+    let mut early = OrderSpec::market(INS, Side::Buy, q("1"));
+    early.client_id = Some(cid("T-9"));
+    assert_eq!(
+        st.create(early, Timestamp::EPOCH, p("1")),
+        Err(OrderError::ReservedClientId { client_id: cid("T-9") })
+    );
+    // Nor any other `T-<digits>`, even one the store never generates (leading zero, beyond u64).
+    for reserved in ["T-09", "T-0", "T-18446744073709551616"] {
+        early.client_id = Some(cid(reserved));
+        assert!(matches!(
+            st.create(early, Timestamp::EPOCH, p("1")),
+            Err(OrderError::ReservedClientId { .. })
+        ));
+    }
+    assert!(st.is_empty(), "a refused request creates nothing");
+    // Ids that only look alike are the user's.
+    let mut mine = Vec::new();
+    for (i, own) in ["T-9x", "T9", "t-9", "T-", "X-9"].into_iter().enumerate() {
+        let mut spec = OrderSpec::market(INS, Side::Buy, q("1"));
+        spec.client_id = Some(cid(own));
+        let id = st.create(spec, Timestamp::EPOCH, p("1")).unwrap().id();
+        assert_eq!(id, OrderId(i as u64 + 1));
+        mine.push((own, id));
+    }
+    // The ninth order, placed without an id, gets "T-9" and is found by it; the user's keep theirs.
+    while st.len() < 9 {
+        new_order(&mut st, OrderSpec::market(INS, Side::Buy, q("1")));
+    }
+    let ninth = OrderId(9);
+    assert_eq!(st.order(ninth).unwrap().client_id(), cid("T-9"));
+    assert_eq!(st.by_client_id(&cid("T-9")), Some(ninth));
+    for (own, id) in mine {
+        assert_eq!(st.order(id).unwrap().client_id(), cid(own));
+        assert_eq!(st.by_client_id(&cid(own)), Some(id));
+    }
+    // A generated id names only an order that has it: order 1 carries the user's "T-9x", not "T-1".
+    assert_eq!(st.by_client_id(&cid("T-1")), None);
+    assert_eq!(st.by_client_id(&cid("T-6")), Some(OrderId(6)));
+    assert_eq!(st.by_client_id(&cid("T-10")), None, "no tenth order yet");
+    assert_eq!(st.by_client_id(&cid("T-09")), None, "never generated");
+    assert_eq!(st.by_client_id(&cid("T-0")), None);
 }
 
 #[test]
