@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use chrono::{Datelike, NaiveDate};
+use kestrel_engine::broker::BrokerConfig;
 use kestrel_engine::order::{ExecType, Validity};
 use kestrel_engine::scheme::{CommType, CommissionParams, CommissionScheme, SchemeError};
 use kestrel_replay::bars::{BarFormat, DateWindow};
@@ -179,22 +180,25 @@ pub struct BrokerSpec {
 }
 
 impl Default for BrokerSpec {
+    /// FORMAT §1.2's defaults, which are backtrader's `BackBroker()` defaults: taken from
+    /// [`BrokerConfig::default`] so that the two cannot drift apart.
     fn default() -> Self {
+        let c = BrokerConfig::default();
         Self {
-            cash: Money::from_raw(10_000 * 1_000_000_000),
-            checksubmit: true,
-            coc: false,
-            coo: false,
-            slip_perc: Ratio::ZERO,
-            slip_fixed: Price::ZERO,
-            slip_open: false,
-            slip_match: true,
-            slip_limit: true,
-            slip_out: false,
-            shortcash: true,
-            fundmode: false,
-            fundstartval: Money::from_raw(100 * 1_000_000_000),
-            int2pnl: true,
+            cash: c.cash,
+            checksubmit: c.checksubmit,
+            coc: c.coc,
+            coo: c.coo,
+            slip_perc: c.slippage.perc,
+            slip_fixed: c.slippage.fixed,
+            slip_open: c.slippage.open,
+            slip_match: c.slippage.matched,
+            slip_limit: c.slippage.limit,
+            slip_out: c.slippage.out,
+            shortcash: c.shortcash,
+            fundmode: c.fundmode,
+            fundstartval: c.fundstartval,
+            int2pnl: c.int2pnl,
             filler: None,
         }
     }
