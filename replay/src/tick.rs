@@ -113,6 +113,48 @@ impl TickWriter {
         Ok(())
     }
 
+    /// Byte offset that record `index` has (or will have) in the file.
+    pub fn offset_of(&self, index: u64) -> u64 {
+        self.header.len_bytes() as u64 + index * RECORD_SIZE as u64
+    }
+
+    /// Appends `count` already validated records read from `src` (raw, `RECORD_SIZE` bytes each,
+    /// as [`TickWriter::push_raw`] would write them), the last of which has `ts_recv == last_recv`.
+    ///
+    /// Unlike [`TickWriter::push_raw`] this does **not** check order, instruments or kinds: the
+    /// caller vouches that the records were checked as they were produced (the converter's
+    /// collector does exactly `push_raw`'s checks at push time). In return the bytes move with one
+    /// `std::io::copy` between files, which on Linux is an in-kernel `copy_file_range` — no read,
+    /// decode and re-write per record. Debug builds still check the order at the seam.
+    ///
+    /// # Errors
+    /// [`ReplayError::Io`] on a failed copy, or when `src` does not hold exactly `count` records;
+    /// the writer is then unusable (dropping it removes the temporary file).
+    pub fn append_validated_from(
+        &mut self,
+        src: &mut File,
+        count: u64,
+        last_recv: i64,
+    ) -> Result<(), ReplayError> {
+        debug_assert!(count == 0 || last_recv >= self.last_recv, "records out of order at the seam");
+        let Some(out) = self.out.as_mut() else { return Ok(()) };
+        out.flush().map_err(io(&self.tmp))?;
+        let copied = std::io::copy(src, out.get_mut()).map_err(io(&self.tmp))?;
+        let expected = count * RECORD_SIZE as u64;
+        if copied != expected {
+            let source = std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("copied {copied} bytes of records, expected {expected}"),
+            );
+            return Err(ReplayError::Io { path: self.tmp.clone(), source });
+        }
+        if count > 0 {
+            self.last_recv = last_recv;
+        }
+        self.header.record_count += count;
+        Ok(())
+    }
+
     /// Completes the file: header with the final count, flush, fsync, rename into place, fsync the
     /// folder. Returns the number of records.
     ///

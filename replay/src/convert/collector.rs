@@ -2,13 +2,15 @@
 //! order, and writes the tick file.
 //!
 //! Records are spooled to a temporary file beside the output as they come (memory stays constant
-//! whatever the input's size); [`Collector::finish`] then writes the tick file with the instrument
-//! table that is only known at the end (the finest decimals seen), through [`TickWriter`]'s
-//! temp-fsync-rename.
+//! whatever the input's size), after the same checks [`TickWriter::push_raw`] makes (order,
+//! instrument, kind); [`Collector::finish`] then writes the tick file with the instrument table
+//! that is only known at the end (the finest decimals seen), through [`TickWriter`]'s
+//! temp-fsync-rename, moving the spooled records in one in-kernel copy
+//! ([`TickWriter::append_validated_from`]) rather than reading them back one by one.
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -17,7 +19,8 @@ use kestrel_types::{
 };
 
 use super::{ConvertError, RowError};
-use crate::format::{RECORD_SIZE, RawRecord, encode};
+use crate::error::ReplayError;
+use crate::format::{FileKind, RecordKind, encode};
 use crate::tick::TickWriter;
 
 /// What the user says about the instrument (`--instrument tick=0.01,lot=0.001,decimals=2,…`);
@@ -144,6 +147,9 @@ pub struct Collector {
     slots: Vec<Slot>,
     file: PathBuf,
     last_recv: i64,
+    /// The first journal-only record pushed (index, kind name): refused at [`Collector::finish`],
+    /// as [`TickWriter::push_raw`] would refuse it, since the spool is not re-checked.
+    misplaced: Option<(u64, &'static str)>,
     summary: Summary,
 }
 
@@ -192,6 +198,7 @@ impl Collector {
             slots: Vec::new(),
             file: PathBuf::new(),
             last_recv: i64::MIN,
+            misplaced: None,
             summary: Summary::default(),
         })
     }
@@ -347,6 +354,12 @@ impl Collector {
             slot.qty_decimals = slot.qty_decimals.max(decimals(q.raw()));
         }
         let r = encode(ev);
+        if self.misplaced.is_none()
+            && let Ok(kind) = RecordKind::try_from(r.kind)
+            && kind.is_journal_only()
+        {
+            self.misplaced = Some((self.summary.records_out, kind.name()));
+        }
         if let Some(spool) = self.spool.as_mut() {
             spool
                 .write_all(bytemuck::bytes_of(&r))
@@ -414,19 +427,21 @@ impl Collector {
         }
         let table = self.table()?;
         let mut writer = TickWriter::create(&self.output, table.iter().map(|(i, _)| i.clone()).collect())?;
-        let mut reader =
-            BufReader::with_capacity(1 << 20, File::open(&self.spool_path).map_err(io(&self.spool_path))?);
-        let mut buf = [0u8; RECORD_SIZE];
-        loop {
-            match reader.read_exact(&mut buf) {
-                Ok(()) => {
-                    let r: RawRecord = bytemuck::pod_read_unaligned(&buf);
-                    writer.push_raw(&r)?;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
-                Err(e) => return Err(io(&self.spool_path)(e)),
+        if let Some((index, kind)) = self.misplaced {
+            return Err(ReplayError::MisplacedKind {
+                path: self.output.clone(),
+                index,
+                offset: writer.offset_of(index),
+                kind,
+                file: FileKind::Tick,
             }
+            .into());
         }
+        // `push` checked every spooled record as `TickWriter::push_raw` would (ts_recv never
+        // decreasing, instrument in the table — the table has one entry per slot — and no
+        // journal-only kind, refused just above), so the spool goes across in one copy.
+        let mut spool = File::open(&self.spool_path).map_err(io(&self.spool_path))?;
+        writer.append_validated_from(&mut spool, self.summary.records_out, self.last_recv)?;
         writer.finish()?;
         self.summary.instruments = table;
         Ok(std::mem::take(&mut self.summary))
@@ -511,6 +526,47 @@ mod tests {
         let s = c.finish().unwrap();
         assert_eq!((s.skipped, s.examples.len(), s.off_grid), (7, 5, 1));
         assert!(!s.instruments[0].1, "given, not inferred");
+    }
+
+    #[test]
+    fn journal_only_records_are_refused_at_finish_with_index_and_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("j.kt");
+        let mut c = Collector::new(&out, ConvertOptions::default()).unwrap();
+        let id = c.instrument("X", VenueId(0));
+        c.push(&trade(1, id, "10", "1"), 1).unwrap();
+        let mut timer = trade(2, id, "10", "1");
+        timer.payload = Payload::Timer { id: 7 };
+        c.push(&timer, 2).unwrap();
+        c.push(&trade(3, id, "10", "1"), 3).unwrap();
+        let e = c.finish().unwrap_err();
+        match e {
+            ConvertError::Replay(ReplayError::MisplacedKind { index, offset, kind, file, .. }) => {
+                assert_eq!((index, offset, kind, file), (1, 64 + 128 + 64, "timer", FileKind::Tick));
+            }
+            other => panic!("{other}"),
+        }
+        // Neither the output nor any scratch file is left.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn many_records_cross_in_one_copy_and_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("m.kt");
+        let mut c = Collector::new(&out, ConvertOptions::default()).unwrap();
+        let a = c.instrument("A", VenueId(0));
+        let b = c.instrument("B", VenueId(0));
+        let evs: Vec<Event> =
+            (0..50_000i64).map(|i| trade(i / 3, if i % 2 == 0 { a } else { b }, "1.5", "0.25")).collect();
+        for (i, ev) in evs.iter().enumerate() {
+            c.push(ev, i as u64).unwrap();
+        }
+        assert_eq!(c.finish().unwrap().records_out, 50_000);
+        let f = TickFile::open(&out).unwrap();
+        assert_eq!(f.validate().unwrap().records, 50_000);
+        let back: Vec<Event> = f.events().map(Result::unwrap).collect();
+        assert_eq!(back, evs);
     }
 
     #[test]
