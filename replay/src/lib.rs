@@ -37,6 +37,8 @@ pub mod journal;
 pub mod merge;
 pub mod replayer;
 pub mod synth;
+#[cfg(test)]
+mod test_support;
 pub mod tick;
 
 pub use data_root::{DATA_ROOT_ENV, DataRootError, data_root};

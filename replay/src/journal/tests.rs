@@ -2,8 +2,8 @@
 //! at the last good record and reported, never read past.
 
 use kestrel_types::{
-    Aggressor, BookSide, CommandKind, CommandRecord, Currency, Event, ExecRecord, Instrument, InstrumentId,
-    InstrumentSpec, Payload, Price, Qty, Quote, Timestamp, Trade, VenueId,
+    Aggressor, BookSide, CommandKind, CommandRecord, Event, ExecRecord, Instrument, InstrumentId, Payload,
+    Price, Qty, Quote, Timestamp, Trade,
 };
 
 use super::*;
@@ -13,20 +13,7 @@ use crate::tick::{TickFile, TickWriter};
 const BODY: u64 = 192;
 
 fn instrument() -> Instrument {
-    Instrument::try_new(
-        InstrumentId(0),
-        InstrumentSpec {
-            symbol: "BTCUSDT".into(),
-            venue: VenueId(1),
-            tick_size: "0.01".parse().unwrap(),
-            lot_size: "0.00001".parse().unwrap(),
-            display_decimals: 2,
-            multiplier: "1".parse().unwrap(),
-            quote_currency: "USDT".parse().unwrap(),
-            settlement_currency: Currency::try_new("USDT").unwrap(),
-        },
-    )
-    .unwrap()
+    crate::test_support::btcusdt()
 }
 
 /// `n` events of every kind a live journal taps (market data, executions, commands, timers), with

@@ -1,28 +1,14 @@
 //! Tick files written, read back, and damaged on purpose: every kind of damage gives its error.
 
 use kestrel_types::{
-    Aggressor, Currency, Event, Instrument, InstrumentId, InstrumentSpec, Payload, Price, Qty, Quote,
-    Timestamp, Trade, VenueId,
+    Aggressor, Event, Instrument, InstrumentId, Payload, Price, Qty, Quote, Timestamp, Trade,
 };
 
 use super::*;
 use crate::format::record::DecodeError;
 
 fn instrument() -> Instrument {
-    Instrument::try_new(
-        InstrumentId(0),
-        InstrumentSpec {
-            symbol: "BTCUSDT".into(),
-            venue: VenueId(1),
-            tick_size: "0.01".parse().unwrap(),
-            lot_size: "0.00001".parse().unwrap(),
-            display_decimals: 2,
-            multiplier: "1".parse().unwrap(),
-            quote_currency: "USDT".parse().unwrap(),
-            settlement_currency: Currency::try_new("USDT").unwrap(),
-        },
-    )
-    .unwrap()
+    crate::test_support::btcusdt()
 }
 
 fn events(n: i64) -> Vec<Event> {
