@@ -117,30 +117,34 @@ fn the_counter_sees_this_threads_allocations() {
 /// run on memory sized at start-up. 10^6 events are counted after a warm-up replay.
 #[test]
 fn a_tick_replay_allocates_nothing_per_event_after_warm_up() {
-    use kestrel_engine::engine::{Engine, EngineConfig, TickContext, TickFill, TickStrategy};
-    use kestrel_engine::order::Side;
+    use kestrel_engine::engine::{Engine, EngineConfig, OrderKind, TickContext, TickFill, TickStrategy};
     use kestrel_replay::generate::{GenKind, GenSpec, generate_file, plain_instrument};
     use kestrel_replay::replayer::replay;
     use kestrel_replay::tick::TickFile;
-    use kestrel_types::{Event, Payload};
+    use kestrel_types::{InstrumentId, Money, Quote};
 
-    /// Keeps a buy at the bid and a sell at the ask, at most four resting, oldest canceled first:
-    /// every part of the engine's order path runs, and trades through the touch fill it.
+    /// Keeps a buy at the bid and a sell at the ask, at most four working, oldest canceled first:
+    /// every part of the engine's order path runs (submit, accept, fill, cancel, slot reuse), and
+    /// the touch crossing them fills them.
     #[derive(Default)]
     struct Quoter {
         fills: u64,
     }
 
     impl TickStrategy for Quoter {
-        fn on_event(&mut self, ctx: &mut TickContext<'_>, ev: &Event) {
-            let Payload::Quote(q) = ev.payload else { return };
-            let ins = ev.instrument;
-            while ctx.resting(ins).len() >= 4 {
-                let oldest = ctx.resting(ins)[0].id;
-                ctx.cancel(ins, oldest).unwrap();
+        fn on_quote(&mut self, ctx: &mut TickContext<'_>, ins: InstrumentId, q: &Quote) {
+            loop {
+                let live = ctx.open_orders().filter(|o| !o.cancel_pending);
+                let (n, oldest) = live.fold((0, None), |(n, old): (usize, Option<_>), o| {
+                    (n + 1, Some(old.map_or(o.id, |id| o.id.min(id))))
+                });
+                match oldest {
+                    Some(id) if n > 2 => ctx.cancel(id).unwrap(),
+                    _ => break,
+                }
             }
-            ctx.place_limit(ins, Side::Buy, Qty::ONE, q.bid).unwrap();
-            ctx.place_limit(ins, Side::Sell, Qty::ONE, q.ask).unwrap();
+            ctx.buy(ins, Qty::ONE, OrderKind::Limit { limit: q.bid }).unwrap();
+            ctx.sell(ins, Qty::ONE, OrderKind::Limit { limit: q.ask }).unwrap();
         }
 
         fn on_fill(&mut self, _ctx: &mut TickContext<'_>, _fill: &TickFill) {
@@ -160,7 +164,8 @@ fn a_tick_replay_allocates_nothing_per_event_after_warm_up() {
     generate_file(&spec, &path).unwrap();
     let file = TickFile::open(&path).unwrap();
     let files = std::slice::from_ref(&file);
-    let mut engine = Engine::try_new(EngineConfig::new(1), Quoter::default()).unwrap();
+    let config = EngineConfig { cash: Money::try_from_units(1_000_000_000).unwrap(), ..EngineConfig::new(1) };
+    let mut engine = Engine::try_new(config, Quoter::default()).unwrap();
     // Warm-up: one replay, so that nothing lazily initialised is counted.
     replay(files, &mut engine).unwrap();
     let (events, allocations) = count_allocations(|| {

@@ -34,9 +34,9 @@ pub struct MarketCounters {
     pub clears: u64,
     /// Bars.
     pub bars: u64,
-    /// Market-by-price level changes (counted only: the L2 book is a later issue).
+    /// Market-by-price level changes (counted only: the L2 book comes with the book matcher).
     pub levels: u64,
-    /// Market-by-order events (counted only: the L3 book is a later issue).
+    /// Market-by-order events (counted only: the L3 book comes with the book matcher).
     pub book_orders: u64,
     /// Snapshot begin and end markers.
     pub snapshots: u64,
@@ -62,19 +62,23 @@ pub struct MarketState {
 
 impl MarketState {
     /// Applies one event of this instrument: the market-state step of [`super::Engine::on_event`].
+    /// Returns whether the top of the book changed.
     #[inline(always)]
-    pub(crate) fn apply(&mut self, ev: &Event) {
+    pub(crate) fn apply(&mut self, ev: &Event) -> bool {
         let c = &mut self.counters;
+        let mut top_changed = false;
         match ev.payload {
             Payload::Trade(t) => {
                 self.last_trade = Some(LastTrade { price: t.price, size: t.size, ts: ev.ts_event });
                 c.trades += 1;
             }
             Payload::Quote(quote) => {
+                top_changed = self.best.is_none_or(|b| b.quote != quote);
                 self.best = Some(BestQuote { quote, ts: ev.ts_event });
                 c.quotes += 1;
             }
             Payload::BookClear => {
+                top_changed = self.best.is_some();
                 self.best = None;
                 c.clears += 1;
             }
@@ -87,6 +91,24 @@ impl MarketState {
             Payload::SnapshotBegin | Payload::SnapshotEnd => c.snapshots += 1,
             Payload::Exec(_) | Payload::Command(_) | Payload::Timer { .. } => c.journal += 1,
         }
+        top_changed
+    }
+
+    /// Whether quotes ever came: then quotes drive market orders (the L1 fill rules).
+    #[inline]
+    pub fn is_quoted(&self) -> bool {
+        self.counters.quotes != 0
+    }
+
+    /// The price positions are valued at: the mid when both sides are quoted, else the last
+    /// trade, else the last bar's close. The mid of two prices on a grid may be half a tick.
+    pub fn mark(&self) -> Option<Price> {
+        if let (Some((bid, _)), Some((ask, _))) = (self.best_bid(), self.best_ask()) {
+            // Half the sum, in i128 so the sum cannot overflow; the result lies between the two.
+            let mid = (i128::from(bid.raw()) + i128::from(ask.raw())).div_euclid(2);
+            return i64::try_from(mid).ok().map(Price::from_raw);
+        }
+        self.last_trade.map(|t| t.price).or(self.last_bar.map(|b| b.close))
     }
 
     /// The best bid and its size, when the last quote had a bid with a positive size.

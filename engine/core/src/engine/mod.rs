@@ -1,81 +1,149 @@
-//! The tick-driven engine core: [`Engine::on_event`] is the one entry point, the same for a live
-//! runtime draining its rings and for the replayer reading tick files (ARCHITECTURE.md §1, §6, §7).
+//! The tick engine: strategies on trades, quotes and timers, orders sent through a latency model to
+//! a simulated venue that fills them by the L1 rules below, and a cash account. [`Engine::on_event`]
+//! is the one entry point, the same for the replayer reading tick files and for a live runtime
+//! draining its rings (ARCHITECTURE.md §1, §6, §7).
 //!
-//! Per event, in this order:
-//! 1. **market state**: the instrument's [`MarketState`] (last trade, best bid/ask, last bar,
-//!    counters) takes the event;
-//! 2. **resting orders**: the instrument's resting limit orders are checked against a quote or a
-//!    trade with the L1 fill model below, and each fill goes to [`TickStrategy::on_fill`];
-//! 3. **strategy**: [`TickStrategy::on_event`] sees the event, with a [`TickContext`] to read the
-//!    market and place or cancel resting orders (which can fill from the next event on).
+//! # One event, in order
+//! 1. **due messages**: timers, requests reaching the venue and venue reports reaching the engine
+//!    whose time is at or before the event's `ts_recv`, earliest first (ties: venue, then reports,
+//!    then timers). Reports update the order and the engine's [`Ledger`] and call the strategy
+//!    ([`TickStrategy::on_fill`], [`TickStrategy::on_order`]); timers call
+//!    [`TickStrategy::on_timer`]. The engine's time during each is the message's due time.
+//! 2. **market state**: the instrument's [`MarketState`] takes the event.
+//! 3. **venue**: the instrument's working orders meet the event (the fill rules below); reports are
+//!    due one response latency later, and with zero latency they are delivered at once (step 1
+//!    again).
+//! 4. **strategy**: [`TickStrategy::on_event`] (by default the typed callback), then
+//!    [`TickStrategy::on_book`] if the top of the book changed. Orders sent here reach the venue
+//!    one entry latency later, so they meet the market from the next event on, never this one.
 //!
-//! The engine is a plain struct: it spawns no thread, does no I/O, reads no clock (its time is the
-//! last event's `ts_recv`) and allocates nothing after [`Engine::try_new`]: market state is a dense
-//! `Vec` indexed by instrument, resting orders a slab of fixed capacity per instrument.
+//! # Time and latency
+//! The engine's time is the events' `ts_recv`, and never goes back: an event older than the
+//! engine's time is processed at the engine's time. Latency is constant in each direction, in
+//! simulated time ([`Latency`]): nothing sleeps.
 //!
-//! # The L1 fill model (version 1; issue 13 refines it)
-//! Only the top of the book and the trade prints are known, so an order rests outside the book and
-//! fills when the market shows it would have traded:
-//! - a **buy** limit fills when a quote's ask crosses it (`ask ≤ limit`) or a trade prints strictly
-//!   below it (`price < limit`);
-//! - a **sell** limit fills when a quote's bid crosses it (`bid ≥ limit`) or a trade prints strictly
-//!   above it (`price > limit`);
-//! - it fills at its limit price (no price improvement: the conservative choice);
-//! - never more than the quote's size on the crossing side, or the trade's size, in total over all
-//!   of the instrument's orders that one event fills; orders fill in placement order;
-//! - a partial fill leaves the rest resting; a completed order leaves the resting set.
+//! # The L1 fill rules
+//! Only the top of the book and the trade prints are known. Quotes drive fills when the data has
+//! them (the instrument has had a quote), trades otherwise. "Touch" is the ask for a buy, the bid
+//! for a sell. Each event's liquidity is taken once: all of our orders together never fill more
+//! than the quote's size on that side, or the trade's size; orders fill in arrival order.
+//! - **Market order**: fills at the touch of the first quote at or after its arrival, up to the
+//!   displayed size; the rest waits for later quotes (the order is `Partial` meanwhile). Example:
+//!   buy 5 arrives, quote `100.0 × 3 / 100.5 × 2` → 2 at 100.5; next quote ask `100.6 × 10` → 3 at
+//!   100.6. With trades only, the first print at or after arrival plays the touch (price and size).
+//! - **Marketable limit** (crosses the first quote it meets): fills at the touch, not at its limit;
+//!   the rest rests at the limit. Example: buy limit 101, quote ask 100.5 × 2 → 2 at 100.5.
+//! - **Resting limit**: fills at its limit when the touch crosses it (buy: ask ≤ limit), or when a
+//!   trade prints through it (buy: price < limit); a print exactly at the limit fills only with the
+//!   `optimistic` queue option (the queue ahead is unknown: assuming we were first is the optimistic
+//!   error). Example: buy limit 100 resting, trade 99.9 × 4 → 4 at 100; trade 100 × 4 → nothing
+//!   (optimistic: 4 at 100). A limit that meets a trade before its first quote is treated as
+//!   resting (it fills at its limit, the conservative price).
+//! - **Stop / stop-limit**: trigger when a trade prints at or through the stop (buy: price ≥ stop),
+//!   or the touch reaches it (buy: ask ≥ stop); then act as a market or limit order from that event
+//!   on. Example: sell stop 99, quote bid 98.9 × 5 → triggers and sells up to 5 at 98.9.
+//! - **Bars** fill nothing here: bar strategies run on [`crate::broker::SimBroker`], which keeps
+//!   backtrader's semantics.
+//! - **Cash**: a fill that would leave the venue's cash below zero is not made; the order ends in
+//!   `Margin` ([`ledger`]).
 //!
-//! A trade *at* the limit does not fill: the queue ahead of the order is unknown, and assuming it
-//! was first is the optimistic error. Queue position, latency and price improvement are issue 13's.
+//! # Order states
+//! `Submitted` when sent, `Accepted` when the venue's acknowledgement arrives, `Partial` /
+//! `Completed` with fills, `Canceled` when a cancel's answer arrives (a fill can still happen
+//! while a cancel is on its way; a cancel that arrives after completion comes back as
+//! [`UpdateReason::CancelTooLate`]), `Margin` as above. Impossible requests are refused before they
+//! leave the engine ([`SubmitError`]).
 //!
-//! # Invariants
-//! Resting orders never exceed their instrument's capacity; an order's `filled` stays below its
-//! size while it rests; every event is counted once in [`EngineCounters::events`].
-//!
-//! # Limitations
-//! Market-by-price levels and market-by-order events are counted, not yet applied to a book; bars
-//! update the market state but fill nothing. Orders are limit orders only, with no venue, latency
-//! or account behind them: the SimBroker path of ARCHITECTURE.md §7 comes later.
+//! # Memory
+//! The engine is a plain struct: it spawns no thread, does no I/O, reads no clock and allocates
+//! nothing after [`Engine::try_new`]: market state and orders are dense `Vec`s, each instrument's
+//! working orders a fixed lane, timers a heap and messages two FIFO queues, all sized at start-up.
+//! The one exception is the report queue, which may grow past its reserve rather than lose a fill
+//! ([`EngineCounters::report_queue_grew`]).
 //!
 //! # Performance
-//! An instrument without resting orders skips the fill check with one load and compare; the
-//! strategy call is static dispatch (`Engine<S>` is generic), so a [`NoopStrategy`] costs nothing.
+//! An event with nothing due and no working orders costs a market-state store and three compares;
+//! the strategy call is static dispatch (`Engine<S>` is generic), so a [`NoopStrategy`] costs
+//! nothing.
 
+mod latency;
+pub mod ledger;
 mod market;
-mod resting;
+mod order;
 mod strategy;
 #[cfg(test)]
 mod tests;
+mod timer;
+mod venue;
 
+pub use latency::Latency;
+pub use ledger::{FillMoney, Ledger};
 pub use market::{BestQuote, LastTrade, MarketCounters, MarketState};
-pub use resting::{CancelError, PlaceError, RestingOrder, TickFill};
-pub use strategy::{NoopStrategy, TickContext, TickStrategy};
+pub use order::{
+    CancelError, Liquidity, OrderKind, OrderRequest, OrderUpdate, SubmitError, TickFill, TickOrder,
+    UpdateReason,
+};
+pub use strategy::{Grid, NoopStrategy, TickContext, TickStrategy};
+pub use timer::{Timer, TimerError};
 
-use kestrel_types::{Event, InstrumentId, Payload, Timestamp};
+use kestrel_types::{ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Timestamp};
 
-use resting::{RestingBook, Trigger};
+use crate::order::Status;
+use crate::scheme::CommissionScheme;
+use latency::Fifo;
+use timer::Timers;
+use venue::{Report, ReportKind, Venue, VenueOrder};
 
-/// How big the engine is: fixed at construction, since it never grows afterwards.
+/// How the engine is set up: sizes fixed at construction (it never grows afterwards), the account,
+/// the commission scheme, the latency and the queue option.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EngineConfig {
     /// Instruments in the run's table (a tick file's instrument count): instrument ids
     /// `0..instruments` are known, any other is counted in
     /// [`EngineCounters::unknown_instrument`] and skipped.
     pub instruments: usize,
-    /// Room for resting orders per instrument; a place beyond it is refused.
+    /// Room per instrument for orders working at the venue or on their way there.
     pub resting_per_instrument: usize,
+    /// Room for open orders in all (and orders whose last reports are in flight).
+    pub max_orders: usize,
+    /// Requests that may be on their way to the venue at once.
+    pub queue: usize,
+    /// Timers that may be pending at once.
+    pub timers: usize,
+    /// Delays to and from the venue.
+    pub latency: Latency,
+    /// Cash at the start.
+    pub cash: Money,
+    /// Commission of every fill (stock-like schemes: the account is a cash account).
+    pub scheme: CommissionScheme,
+    /// Whether a trade exactly at a resting limit fills it (see the fill rules).
+    pub optimistic: bool,
 }
 
 impl EngineConfig {
     /// The most instruments an [`InstrumentId`] (`u16`) can name.
     pub const MAX_INSTRUMENTS: usize = 1 << 16;
-    /// The most resting orders per instrument: the fill check scans them, so they must stay few.
+    /// The most working orders per instrument: the fill check scans them, so they must stay few.
     pub const MAX_RESTING_PER_INSTRUMENT: usize = 1024;
+    /// The most open orders: slots are found by scanning, and slot numbers are `u32`.
+    pub const MAX_ORDERS: usize = 1 << 16;
 
-    /// `instruments` instruments with room for 16 resting orders each: enough for quoting
-    /// strategies, small enough that a scan stays within a few cache lines.
-    pub const fn new(instruments: usize) -> Self {
-        Self { instruments, resting_per_instrument: 16 }
+    /// `instruments` instruments with room for 16 working orders each (enough for quoting
+    /// strategies, small enough that a scan stays within a few cache lines), 256 open orders,
+    /// 1024 requests in flight, 256 timers, no latency, backtrader's default cash of 10 000 and no
+    /// commission, pessimistic queue.
+    pub fn new(instruments: usize) -> Self {
+        Self {
+            instruments,
+            resting_per_instrument: 16,
+            max_orders: 256,
+            queue: 1024,
+            timers: 256,
+            latency: Latency::ZERO,
+            cash: Money::from_raw(10_000 * 1_000_000_000),
+            scheme: CommissionScheme::broker_default(),
+            optimistic: false,
+        }
     }
 }
 
@@ -90,14 +158,36 @@ pub enum ConfigError {
         /// The limit.
         max: usize,
     },
-    /// More resting orders per instrument than the fill check is meant to scan.
-    #[error("{resting} resting orders per instrument: at most {max}")]
+    /// More working orders per instrument than the fill check is meant to scan.
+    #[error("{resting} working orders per instrument: at most {max}")]
     TooManyResting {
         /// Asked for.
         resting: usize,
         /// The limit.
         max: usize,
     },
+    /// More open orders than slots can be numbered.
+    #[error("{orders} open orders: at most {max}")]
+    TooManyOrders {
+        /// Asked for.
+        orders: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A capacity of zero would refuse everything.
+    #[error("{what} must be at least 1")]
+    ZeroCapacity {
+        /// Which one.
+        what: &'static str,
+    },
+    /// The scheme is futures-like or has a multiplier: the tick engine's account is a cash account.
+    #[error(
+        "the tick engine books a cash account: the commission scheme must be stock-like with multiplier 1"
+    )]
+    UnsupportedScheme,
+    /// The starting cash is out of the account's range.
+    #[error("starting cash out of range: {0}")]
+    Cash(ArithError),
 }
 
 /// What the engine counted over its life: the run's evidence that nothing was silently dropped.
@@ -107,30 +197,303 @@ pub struct EngineCounters {
     pub events: u64,
     /// Events for an instrument outside the table: counted as errors and skipped.
     pub unknown_instrument: u64,
-    /// Fills of resting orders.
+    /// Orders sent to the venue.
+    pub orders: u64,
+    /// Fills delivered to the strategy.
     pub fills: u64,
-    /// Places refused (unknown instrument, size, capacity).
+    /// Submissions, cancels and timers refused.
     pub refused: u64,
+    /// Times the report queue grew past its reserve (a burst of reports beyond it; none lost).
+    pub report_queue_grew: u64,
+    /// Fills the venue booked that the engine's ledger could not (the two ledgers diverged: a
+    /// bug, never expected; each is also reported to the strategy as [`UpdateReason::Overflow`]).
+    pub ledger_errors: u64,
 }
 
-/// The tick-driven engine core hosting one strategy (see the [module docs](self)).
+/// A request on its way to the venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Request {
+    New(u32),
+    Cancel(u32),
+}
+
+/// One order slot: the order, and how many messages about it are in flight (a slot is reused only
+/// when its order is final and nothing about it is in flight).
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    order: TickOrder,
+    in_use: bool,
+    in_flight: u32,
+}
+
+/// Everything but the strategy and the market state: what a [`TickContext`] borrows mutably.
+#[derive(Debug)]
+pub struct Core {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    /// Orders working or on their way, per instrument (the venue's lane is reserved at submission).
+    load: Vec<u16>,
+    lane_capacity: usize,
+    grids: Vec<Grid>,
+    venue: Venue,
+    to_venue: Fifo<Request>,
+    to_engine: Fifo<Report>,
+    timers: Timers,
+    ledger: Ledger,
+    scheme: CommissionScheme,
+    latency: Latency,
+    counters: EngineCounters,
+    now: Timestamp,
+    next_id: u64,
+}
+
+impl Core {
+    fn order(&self, id: OrderId) -> Option<&TickOrder> {
+        // A scan: slots are few (hundreds) and a map would allocate or need a bound of its own.
+        self.slots.iter().find(|s| s.in_use && s.order.id == id).map(|s| &s.order)
+    }
+
+    fn open_orders(&self) -> impl Iterator<Item = &TickOrder> {
+        self.slots.iter().filter(|s| s.in_use && s.order.is_open()).map(|s| &s.order)
+    }
+
+    fn submit(&mut self, request: OrderRequest) -> Result<OrderId, SubmitError> {
+        let checked = self.check(&request);
+        if checked.is_err() {
+            self.counters.refused += 1;
+        }
+        checked?;
+        let i = request.instrument.index();
+        let slot = self.free.pop().unwrap_or(u32::MAX);
+        let id = OrderId(self.next_id);
+        self.next_id += 1;
+        let now = self.now;
+        let s = &mut self.slots[slot as usize];
+        s.order = TickOrder {
+            id,
+            request,
+            status: Status::Submitted,
+            filled: kestrel_types::Qty::ZERO,
+            cost: Notional::ZERO,
+            commission: Money::ZERO,
+            submitted_at: now,
+            updated_at: now,
+            cancel_pending: false,
+        };
+        s.in_use = true;
+        s.in_flight = 1;
+        self.load[i] += 1;
+        let at = now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
+        self.to_venue.push(at, Request::New(slot));
+        self.counters.orders += 1;
+        Ok(id)
+    }
+
+    /// The pre-trade checks of [`TickContext::submit`].
+    fn check(&self, r: &OrderRequest) -> Result<(), SubmitError> {
+        let i = r.instrument.index();
+        let Some(grid) = self.grids.get(i) else {
+            return Err(SubmitError::UnknownInstrument { instrument: r.instrument, count: self.grids.len() });
+        };
+        if !r.size.is_positive() {
+            return Err(SubmitError::SizeNotPositive { size: r.size });
+        }
+        if !r.size.is_multiple_of(grid.lot) {
+            return Err(SubmitError::OffLotGrid { size: r.size, lot: grid.lot });
+        }
+        let prices = match r.kind {
+            OrderKind::Market => [None, None],
+            OrderKind::Limit { limit } => [Some(limit), None],
+            OrderKind::Stop { stop } => [Some(stop), None],
+            OrderKind::StopLimit { stop, limit } => [Some(stop), Some(limit)],
+        };
+        for price in prices.into_iter().flatten() {
+            if !price.is_positive() {
+                return Err(SubmitError::PriceNotPositive { price });
+            }
+            if !price.is_multiple_of(grid.tick) {
+                return Err(SubmitError::OffTickGrid { price, tick: grid.tick });
+            }
+        }
+        if self.free.is_empty() {
+            return Err(SubmitError::OrderCapacity { capacity: self.slots.len() });
+        }
+        if usize::from(self.load[i]) >= self.lane_capacity {
+            return Err(SubmitError::InstrumentCapacity {
+                instrument: r.instrument,
+                capacity: self.lane_capacity,
+            });
+        }
+        if self.to_venue.is_full() {
+            return Err(SubmitError::QueueFull { capacity: self.to_venue.bound() });
+        }
+        Ok(())
+    }
+
+    fn cancel(&mut self, id: OrderId) -> Result<(), CancelError> {
+        let refused = |e| Err(e);
+        let Some(slot) = self.slots.iter().position(|s| s.in_use && s.order.id == id && s.order.is_open())
+        else {
+            self.counters.refused += 1;
+            return refused(CancelError::NotOpen { order: id });
+        };
+        if self.slots[slot].order.cancel_pending {
+            self.counters.refused += 1;
+            return refused(CancelError::AlreadyPending { order: id });
+        }
+        if self.to_venue.is_full() {
+            self.counters.refused += 1;
+            return refused(CancelError::QueueFull { capacity: self.to_venue.bound() });
+        }
+        let s = &mut self.slots[slot];
+        s.order.cancel_pending = true;
+        s.in_flight += 1;
+        let at = self.now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
+        // `slot < max_orders ≤ MAX_ORDERS`, checked at construction.
+        self.to_venue.push(at, Request::Cancel(slot as u32));
+        Ok(())
+    }
+
+    /// Whether anything waits for its time: the fast-path test before each event.
+    #[inline(always)]
+    fn has_pending(&self) -> bool {
+        !self.to_venue.is_empty() || !self.to_engine.is_empty() || self.timers.len() != 0
+    }
+
+    /// A request reaches the venue.
+    fn at_venue(&mut self, at: Timestamp, request: Request) {
+        let reply_at = at.checked_add(self.latency.response).unwrap_or(Timestamp::MAX);
+        let grew = match request {
+            Request::New(slot) => {
+                let o = self.slots[slot as usize].order;
+                let triggered = matches!(o.request.kind, OrderKind::Market | OrderKind::Limit { .. });
+                let order = VenueOrder {
+                    instrument: o.request.instrument,
+                    side: o.request.side,
+                    kind: o.request.kind,
+                    remaining: o.request.size,
+                    triggered,
+                    evaluated: false,
+                    working: true,
+                };
+                self.venue.arrive(slot, order, &mut self.to_engine, reply_at)
+            }
+            Request::Cancel(slot) => self.venue.cancel(slot, &mut self.to_engine, reply_at),
+        };
+        self.counters.report_queue_grew += u64::from(grew);
+    }
+
+    /// A venue report reaches the engine: updates the order and the ledger, and says what to
+    /// tell the strategy.
+    fn at_engine(&mut self, at: Timestamp, report: Report) -> Delivery {
+        let slot = report.slot as usize;
+        let s = &mut self.slots[slot];
+        let mut order = s.order;
+        let mut reason = UpdateReason::None;
+        let mut fill = None;
+        // Each report closes one in-flight message; a fill or acknowledgement that leaves the
+        // order working keeps the order's own "in the venue" count.
+        match report.kind {
+            ReportKind::Accepted => {
+                if order.status == Status::Submitted {
+                    order.status = Status::Accepted;
+                }
+            }
+            ReportKind::Fill { qty, price, liquidity, venue_ts } => {
+                let side = order.request.side;
+                match self.ledger.book(&self.scheme, order.request.instrument, side, qty, price, venue_ts) {
+                    Ok(money) => {
+                        order.filled = order.filled.checked_add(qty).unwrap_or(order.request.size);
+                        order.cost = order.cost.checked_add(qty.notional(price)).unwrap_or(order.cost);
+                        order.commission =
+                            order.commission.checked_add(money.commission).unwrap_or(order.commission);
+                        let remaining = order.remaining();
+                        order.status = if remaining.is_zero() { Status::Completed } else { Status::Partial };
+                        self.counters.fills += 1;
+                        fill = Some(TickFill {
+                            ts: at,
+                            venue_ts,
+                            order: order.id,
+                            instrument: order.request.instrument,
+                            side,
+                            price,
+                            qty,
+                            remaining,
+                            status: order.status,
+                            liquidity,
+                            commission: money.commission,
+                            realized: money.realized,
+                            position: money.position,
+                        });
+                    }
+                    // The venue booked the same fill in the same order, and an overflow there
+                    // is reported as `Overflow`, never as a fill: unreachable unless the two
+                    // ledgers diverged. Say so, and leave the order as it was.
+                    Err(_) => {
+                        self.counters.ledger_errors += 1;
+                        reason = UpdateReason::Overflow;
+                    }
+                }
+            }
+            ReportKind::Canceled => {
+                order.status = Status::Canceled;
+                order.cancel_pending = false;
+            }
+            ReportKind::CancelTooLate => {
+                order.cancel_pending = false;
+                reason = UpdateReason::CancelTooLate;
+            }
+            ReportKind::Margin => {
+                order.status = Status::Margin;
+                reason = UpdateReason::InsufficientCash;
+            }
+            ReportKind::Overflow => {
+                order.status = Status::Rejected;
+                reason = UpdateReason::Overflow;
+            }
+        }
+        order.updated_at = at;
+        s.order = order;
+        // What this report answers: the order's New request ends with its final report, each
+        // Cancel request with its answer (a cancel that canceled answers both).
+        let ends_order = order.status.is_final() && !matches!(report.kind, ReportKind::CancelTooLate);
+        let answered = u32::from(ends_order)
+            + u32::from(matches!(report.kind, ReportKind::Canceled | ReportKind::CancelTooLate));
+        s.in_flight = s.in_flight.saturating_sub(answered);
+        if ends_order {
+            let i = order.request.instrument.index();
+            self.load[i] = self.load[i].saturating_sub(1);
+        }
+        if order.status.is_final() && s.in_flight == 0 {
+            s.in_use = false;
+            // `slot < max_orders ≤ MAX_ORDERS`.
+            self.free.push(slot as u32);
+        }
+        Delivery { update: OrderUpdate { ts: at, order, reason }, fill }
+    }
+}
+
+/// What one report tells the strategy.
+struct Delivery {
+    update: OrderUpdate,
+    fill: Option<TickFill>,
+}
+
+/// The tick engine hosting one strategy (see the [module docs](self)).
 #[derive(Debug)]
 pub struct Engine<S: TickStrategy> {
     strategy: S,
     markets: Vec<MarketState>,
-    resting: RestingBook,
-    /// The fills of the event being processed, delivered after the check; room for a whole lane.
-    fills: Vec<TickFill>,
-    counters: EngineCounters,
-    now: Timestamp,
+    core: Core,
 }
 
 impl<S: TickStrategy> Engine<S> {
-    /// An engine for `config`'s instruments hosting `strategy`; everything it will ever need is
-    /// allocated here.
+    /// An engine for `config` hosting `strategy`; everything it will ever need is allocated here.
+    /// Instruments have [`Grid::ANY`] until [`Engine::set_instruments`] gives their grids.
     ///
     /// # Errors
-    /// [`ConfigError`] when the configuration exceeds the engine's limits.
+    /// [`ConfigError`] when the configuration exceeds the engine's limits or the scheme is not a
+    /// cash account's.
     pub fn try_new(config: EngineConfig, strategy: S) -> Result<Self, ConfigError> {
         if config.instruments > EngineConfig::MAX_INSTRUMENTS {
             return Err(ConfigError::TooManyInstruments {
@@ -144,78 +507,183 @@ impl<S: TickStrategy> Engine<S> {
                 max: EngineConfig::MAX_RESTING_PER_INSTRUMENT,
             });
         }
-        Ok(Self {
-            strategy,
-            markets: vec![MarketState::default(); config.instruments],
-            resting: RestingBook::new(config.instruments, config.resting_per_instrument),
-            fills: Vec::with_capacity(config.resting_per_instrument),
+        if config.max_orders > EngineConfig::MAX_ORDERS {
+            return Err(ConfigError::TooManyOrders {
+                orders: config.max_orders,
+                max: EngineConfig::MAX_ORDERS,
+            });
+        }
+        for (what, n) in [
+            ("resting_per_instrument", config.resting_per_instrument),
+            ("max_orders", config.max_orders),
+            ("queue", config.queue),
+            ("timers", config.timers),
+        ] {
+            if n == 0 {
+                return Err(ConfigError::ZeroCapacity { what });
+            }
+        }
+        if !config.scheme.is_stocklike() || config.scheme.mult() != kestrel_types::Ratio::ONE {
+            return Err(ConfigError::UnsupportedScheme);
+        }
+        let ledger = Ledger::new(config.cash, config.instruments).map_err(ConfigError::Cash)?;
+        let empty = TickOrder {
+            id: OrderId(0),
+            request: OrderRequest {
+                instrument: InstrumentId(0),
+                side: crate::order::Side::Buy,
+                size: kestrel_types::Qty::ZERO,
+                kind: OrderKind::Market,
+            },
+            status: Status::Created,
+            filled: kestrel_types::Qty::ZERO,
+            cost: Notional::ZERO,
+            commission: Money::ZERO,
+            submitted_at: Timestamp::EPOCH,
+            updated_at: Timestamp::EPOCH,
+            cancel_pending: false,
+        };
+        // Popped from the end: slot 0 first.
+        let free = (0..config.max_orders as u32).rev().collect();
+        let venue = Venue::new(
+            config.max_orders,
+            config.instruments,
+            config.resting_per_instrument,
+            ledger.clone(),
+            config.scheme,
+            config.optimistic,
+        );
+        let core = Core {
+            slots: vec![Slot { order: empty, in_use: false, in_flight: 0 }; config.max_orders],
+            free,
+            load: vec![0; config.instruments],
+            lane_capacity: config.resting_per_instrument,
+            grids: vec![Grid::ANY; config.instruments],
+            venue,
+            to_venue: Fifo::with_bound(config.queue),
+            // Every order can have an acknowledgement, a few fills and a final report in flight.
+            to_engine: Fifo::with_bound(config.max_orders.saturating_mul(8).max(config.queue)),
+            timers: Timers::with_capacity(config.timers),
+            ledger,
+            scheme: config.scheme,
+            latency: config.latency,
             counters: EngineCounters::default(),
             now: Timestamp::EPOCH,
-        })
+            next_id: 1,
+        };
+        Ok(Self { strategy, markets: vec![MarketState::default(); config.instruments], core })
     }
 
-    /// Processes one event: market state, resting-order check, strategy (see the
-    /// [module docs](self)). An event for an unknown instrument is counted and skipped.
+    /// Takes the price and size grids of the run's instruments (a tick file's table), so orders
+    /// off the grid are refused; instruments outside the engine's table are ignored.
+    pub fn set_instruments(&mut self, instruments: &[Instrument]) {
+        for ins in instruments {
+            if let Some(g) = self.core.grids.get_mut(ins.id().index()) {
+                *g = Grid { tick: ins.tick_size(), lot: ins.lot_size() };
+            }
+        }
+    }
+
+    /// Calls [`TickStrategy::on_start`]; call it once before the first event.
+    pub fn start(&mut self) {
+        let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+        self.strategy.on_start(&mut ctx);
+    }
+
+    /// Delivers every request and report still in flight (the venue sees no more market data, so
+    /// working orders stay working; pending timers do not fire), then calls
+    /// [`TickStrategy::on_stop`]. Call it once after the last event.
+    pub fn finish(&mut self) {
+        self.advance(Timestamp::MAX, false);
+        let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+        self.strategy.on_stop(&mut ctx);
+    }
+
+    /// Processes one event (see the [module docs](self)). An event for an unknown instrument is
+    /// counted and skipped.
     ///
     /// Always inlined: a driver that builds the event from a record (the replayer) then hands its
     /// fields over in registers, and the `match` on a payload whose kind the driver knows folds
-    /// away; the body is small because the resting-order check is out of line.
+    /// away; the body is small because the slow paths are out of line.
     #[inline(always)]
     pub fn on_event(&mut self, ev: &Event) {
-        self.counters.events += 1;
+        self.core.counters.events += 1;
         let i = ev.instrument.index();
-        let Some(market) = self.markets.get_mut(i) else {
-            self.counters.unknown_instrument += 1;
+        if i >= self.markets.len() {
+            self.core.counters.unknown_instrument += 1;
             return;
-        };
-        market.apply(ev);
-        self.now = ev.ts_recv;
-        if self.resting.len(i) != 0 {
-            self.check_resting(i, ev);
         }
-        let mut ctx = TickContext {
-            markets: &self.markets,
-            resting: &mut self.resting,
-            now: self.now,
-            refused: &mut self.counters.refused,
-        };
+        // The engine's time never goes back (a replay restarted on the same engine, a feed that
+        // steps back): an older event is processed at the engine's time.
+        let ts = ev.ts_recv.max(self.core.now);
+        if self.core.has_pending() {
+            self.advance(ts, true);
+        }
+        let top_changed = self.markets[i].apply(ev);
+        self.core.now = ts;
+        if self.core.venue.working(i) != 0 {
+            self.match_event(i, ev);
+        }
+        let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
         self.strategy.on_event(&mut ctx, ev);
+        if top_changed {
+            let top = self.markets[i].best;
+            let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+            self.strategy.on_book(&mut ctx, ev.instrument, top.as_ref());
+        }
     }
 
-    /// The slow path: the instrument has resting orders.
+    /// The slow path: the instrument has working orders.
     #[inline(never)]
-    fn check_resting(&mut self, i: usize, ev: &Event) {
-        let trigger = match ev.payload {
-            Payload::Quote(q) => {
-                Trigger::Quote { bid: q.bid, bid_size: q.bid_size, ask: q.ask, ask_size: q.ask_size }
-            }
-            Payload::Trade(t) => Trigger::Trade { price: t.price, size: t.size },
-            _ => return,
-        };
-        self.fills.clear();
-        self.resting.check(i, trigger, self.now, &mut self.fills);
-        self.counters.fills += self.fills.len() as u64;
-        for k in 0..self.fills.len() {
-            let fill = self.fills[k];
-            let mut ctx = TickContext {
-                markets: &self.markets,
-                resting: &mut self.resting,
-                now: self.now,
-                refused: &mut self.counters.refused,
-            };
-            self.strategy.on_fill(&mut ctx, &fill);
+    fn match_event(&mut self, i: usize, ev: &Event) {
+        let now = self.core.now;
+        let reply_at = now.checked_add(self.core.latency.response).unwrap_or(Timestamp::MAX);
+        let quoted = self.markets[i].is_quoted();
+        let core = &mut self.core;
+        let grew = core.venue.on_market(i, &ev.payload, quoted, now, reply_at, &mut core.to_engine);
+        core.counters.report_queue_grew += u64::from(grew);
+        if core.to_engine.next_at().is_some_and(|t| t <= now) {
+            self.advance(now, true);
+            self.core.now = now;
         }
     }
 
-    /// A context between events, for a driver that places or cancels on the strategy's behalf
-    /// (a runtime's command path, a test); its time is the last event's `ts_recv`.
-    pub fn context(&mut self) -> TickContext<'_> {
-        TickContext {
-            markets: &self.markets,
-            resting: &mut self.resting,
-            now: self.now,
-            refused: &mut self.counters.refused,
+    /// Processes every timer, venue request and report due at or before `upto`, earliest first.
+    #[inline(never)]
+    fn advance(&mut self, upto: Timestamp, fire_timers: bool) {
+        loop {
+            let due = |t: Option<Timestamp>| t.filter(|t| *t <= upto);
+            let venue = due(self.core.to_venue.next_at());
+            let report = due(self.core.to_engine.next_at());
+            let timer = if fire_timers { due(self.core.timers.next_at()) } else { None };
+            // Earliest first; ties: venue, then reports, then timers.
+            let first = [venue, report, timer].into_iter().flatten().min();
+            let Some(at) = first else { return };
+            self.core.now = at;
+            if venue == Some(at) {
+                if let Some(d) = self.core.to_venue.pop() {
+                    self.core.at_venue(d.at, d.msg);
+                }
+            } else if report == Some(at) {
+                if let Some(d) = self.core.to_engine.pop() {
+                    let delivery = self.core.at_engine(d.at, d.msg);
+                    let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+                    if let Some(fill) = delivery.fill {
+                        self.strategy.on_fill(&mut ctx, &fill);
+                    }
+                    self.strategy.on_order(&mut ctx, &delivery.update);
+                }
+            } else if let Some(timer) = self.core.timers.pop() {
+                let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+                self.strategy.on_timer(&mut ctx, &timer);
+            }
         }
+    }
+
+    /// A context between events, for a driver acting on the strategy's behalf (a runtime's command
+    /// path, a test); its time is the last event's `ts_recv`.
+    pub fn context(&mut self) -> TickContext<'_> {
+        TickContext { markets: &self.markets, core: &mut self.core }
     }
 
     /// The market state of `instrument`, `None` when it is not in the table.
@@ -228,24 +696,48 @@ impl<S: TickStrategy> Engine<S> {
         &self.markets
     }
 
-    /// The resting orders of `instrument`, in placement order.
-    pub fn resting(&self, instrument: InstrumentId) -> &[RestingOrder] {
-        self.resting.lane(instrument.index())
+    /// The engine's account (fills booked as their reports arrived).
+    pub fn ledger(&self) -> &Ledger {
+        &self.core.ledger
     }
 
-    /// Room for resting orders per instrument.
+    /// The venue's account (fills booked as they happened): equal to [`Engine::ledger`] once every
+    /// report was delivered.
+    pub fn venue_ledger(&self) -> &Ledger {
+        &self.core.venue.ledger
+    }
+
+    /// Cash plus positions marked as [`TickContext::equity`] marks them.
+    ///
+    /// # Errors
+    /// [`ArithError`] out of range.
+    pub fn equity(&self) -> Result<Money, ArithError> {
+        self.core.ledger.equity(|ins| self.markets.get(ins.index()).and_then(MarketState::mark))
+    }
+
+    /// An order still held by the engine (open, or its last reports in flight).
+    pub fn order(&self, id: OrderId) -> Option<&TickOrder> {
+        self.core.order(id)
+    }
+
+    /// The open orders.
+    pub fn open_orders(&self) -> impl Iterator<Item = &TickOrder> {
+        self.core.open_orders()
+    }
+
+    /// Room for working orders per instrument.
     pub fn resting_capacity(&self) -> usize {
-        self.resting.capacity()
+        self.core.lane_capacity
     }
 
     /// What the engine counted so far.
     pub fn counters(&self) -> EngineCounters {
-        self.counters
+        self.core.counters
     }
 
     /// The engine's time: the last processed event's `ts_recv` (the epoch before the first).
     pub fn now(&self) -> Timestamp {
-        self.now
+        self.core.now
     }
 
     /// The hosted strategy.

@@ -1,27 +1,67 @@
-//! The tick strategy API: the trait the engine calls for every event, and the [`TickContext`] through
-//! which a strategy reads the market and places or cancels resting limit orders.
+//! The tick strategy API: the callbacks the engine makes, and the [`TickContext`] through which a
+//! strategy reads the market and its account and sends orders, cancels and timers.
 
-use kestrel_types::{Event, InstrumentId, OrderId, Price, Qty, Timestamp};
+use kestrel_types::{
+    ArithError, Bar, Event, InstrumentId, Money, OrderId, Payload, Price, Qty, Quote, Timestamp, Trade,
+};
 
-use super::market::MarketState;
-use super::resting::{CancelError, PlaceError, RestingBook, RestingOrder, TickFill};
+use super::Core;
+use super::ledger::Ledger;
+use super::market::{BestQuote, MarketState};
+use super::order::{CancelError, OrderKind, OrderRequest, OrderUpdate, SubmitError, TickFill, TickOrder};
+use super::timer::{Timer, TimerError};
 use crate::order::Side;
 
-/// A strategy driven by events (ticks), called on the engine's thread for every event.
+/// A strategy driven by events (ticks), called on the engine's thread.
 ///
-/// Unlike the bar [`crate::strategy::Strategy`], callbacks return nothing: they run once per event
-/// on a path that must not allocate or branch on errors, and every refusal a strategy can meet
-/// (an unknown instrument, a full order slab) comes back as data from the [`TickContext`] call
-/// that caused it.
+/// Callbacks return nothing: they run once per event on a path that must not allocate or branch on
+/// errors, and every refusal a strategy can meet comes back as data from the [`TickContext`] call
+/// that caused it. Within one event the order is: timers and venue reports that fell due before it
+/// ([`TickStrategy::on_timer`], [`TickStrategy::on_order`], [`TickStrategy::on_fill`]), then the
+/// event itself ([`TickStrategy::on_event`], which by default calls the typed callback), then
+/// [`TickStrategy::on_book`] when the top of the book changed.
 pub trait TickStrategy {
-    /// Called once per event, after the engine updated the market state and checked the
-    /// instrument's resting orders against it (so [`TickContext::market`] already includes `ev`,
-    /// and orders placed here can fill from the next event on, never from this one).
-    fn on_event(&mut self, ctx: &mut TickContext<'_>, ev: &Event);
+    /// Once, before the first event.
+    fn on_start(&mut self, _ctx: &mut TickContext<'_>) {}
 
-    /// Called for each fill of a resting order, before [`TickStrategy::on_event`] of the event that
-    /// caused it (the strategy learns of its fills before it reacts to the event).
+    /// Every event, after the market state took it. The default calls
+    /// [`TickStrategy::on_trade_tick`], [`TickStrategy::on_quote`] or [`TickStrategy::on_bar`].
+    #[inline]
+    fn on_event(&mut self, ctx: &mut TickContext<'_>, ev: &Event) {
+        match ev.payload {
+            Payload::Trade(t) => self.on_trade_tick(ctx, ev.instrument, &t),
+            Payload::Quote(q) => self.on_quote(ctx, ev.instrument, &q),
+            Payload::Bar(b) => self.on_bar(ctx, ev.instrument, &b),
+            _ => {}
+        }
+    }
+
+    /// A trade print.
+    fn on_trade_tick(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _trade: &Trade) {}
+
+    /// A best bid and ask.
+    fn on_quote(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _quote: &Quote) {}
+
+    /// The top of the book changed (`None`: the book was cleared). For now the top comes from
+    /// quotes; market-by-price books come with the book matcher.
+    fn on_book(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _top: Option<&BestQuote>) {}
+
+    /// A bar. In the tick engine bars fill nothing; bar strategies run on the bar broker, which
+    /// keeps backtrader's semantics.
+    fn on_bar(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _bar: &Bar) {}
+
+    /// A timer set with [`TickContext::set_timer`] fell due.
+    fn on_timer(&mut self, _ctx: &mut TickContext<'_>, _timer: &Timer) {}
+
+    /// An order changed state (or a cancel came back too late); fills come first through
+    /// [`TickStrategy::on_fill`], then this with the order after the fill.
+    fn on_order(&mut self, _ctx: &mut TickContext<'_>, _update: &OrderUpdate) {}
+
+    /// A fill, booked into the account before this call.
     fn on_fill(&mut self, _ctx: &mut TickContext<'_>, _fill: &TickFill) {}
+
+    /// Once, after the last event and after every report in flight was delivered.
+    fn on_stop(&mut self, _ctx: &mut TickContext<'_>) {}
 }
 
 /// A strategy that does nothing: the engine's own cost, as the replay benchmark measures it.
@@ -33,22 +73,44 @@ impl TickStrategy for NoopStrategy {
     fn on_event(&mut self, _ctx: &mut TickContext<'_>, _ev: &Event) {}
 }
 
-/// What a tick strategy sees and can do: read the market, place and cancel resting limit orders.
-///
-/// It borrows the engine's state for the length of one callback; nothing it does allocates.
+/// An instrument's price and size grid: orders must be whole ticks and lots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grid {
+    /// Price increment.
+    pub tick: Price,
+    /// Size increment.
+    pub lot: Qty,
+}
+
+impl Grid {
+    /// Any nano price and size: for instruments without a definition.
+    pub const ANY: Self = Self { tick: Price::from_raw(1), lot: Qty::from_raw(1) };
+
+    /// `price` rounded down to the grid (toward zero for positive prices).
+    pub fn floor(&self, price: Price) -> Price {
+        Price::from_raw(price.raw().div_euclid(self.tick.raw()) * self.tick.raw())
+    }
+
+    /// `price` rounded up to the grid.
+    pub fn ceil(&self, price: Price) -> Price {
+        let t = self.tick.raw();
+        Price::from_raw(-((-price.raw()).div_euclid(t) * t))
+    }
+}
+
+/// What a tick strategy sees and can do. It borrows the engine for one callback; nothing it does
+/// allocates.
 #[derive(Debug)]
 pub struct TickContext<'a> {
     pub(crate) markets: &'a [MarketState],
-    pub(crate) resting: &'a mut RestingBook,
-    pub(crate) now: Timestamp,
-    pub(crate) refused: &'a mut u64,
+    pub(crate) core: &'a mut Core,
 }
 
 impl TickContext<'_> {
-    /// The engine's time: the `ts_recv` of the event being processed (of the last one, between
-    /// events), since the engine reads no clock.
+    /// The engine's time: the event's `ts_recv`, or the due time of the timer or report being
+    /// delivered (the engine reads no clock).
     pub fn now(&self) -> Timestamp {
-        self.now
+        self.core.now
     }
 
     /// The market state of `instrument`, `None` when it is not in the engine's table.
@@ -61,39 +123,94 @@ impl TickContext<'_> {
         self.markets
     }
 
-    /// The resting orders of `instrument`, in placement order (which is fill priority).
-    pub fn resting(&self, instrument: InstrumentId) -> &[RestingOrder] {
-        self.resting.lane(instrument.index())
+    /// The instrument's price and size grid ([`Grid::ANY`] when unknown).
+    pub fn grid(&self, instrument: InstrumentId) -> Grid {
+        self.core.grids.get(instrument.index()).copied().unwrap_or(Grid::ANY)
     }
 
-    /// Places a resting limit order; it can fill from the next event on (the L1 model of
-    /// [`crate::engine`]'s docs).
+    /// The account as the engine knows it (fills booked when their report arrived).
+    pub fn ledger(&self) -> &Ledger {
+        &self.core.ledger
+    }
+
+    /// The signed position in `instrument`.
+    pub fn position(&self, instrument: InstrumentId) -> Qty {
+        self.core.ledger.position(instrument).size()
+    }
+
+    /// Cash.
+    pub fn cash(&self) -> Money {
+        self.core.ledger.cash()
+    }
+
+    /// Cash plus positions marked at the mid (else the last trade, else the last bar's close).
     ///
     /// # Errors
-    /// [`PlaceError`] when the instrument is unknown, the size not positive, or the instrument's
-    /// resting orders are at capacity; the engine counts the refusal and runs on.
-    pub fn place_limit(
+    /// [`ArithError`] out of range.
+    pub fn equity(&self) -> Result<Money, ArithError> {
+        self.core.ledger.equity(|ins| self.markets.get(ins.index()).and_then(MarketState::mark))
+    }
+
+    /// An open order (or one whose last reports are still in flight), by id.
+    pub fn order(&self, id: OrderId) -> Option<&TickOrder> {
+        self.core.order(id)
+    }
+
+    /// The open orders, in slot order.
+    pub fn open_orders(&self) -> impl Iterator<Item = &TickOrder> {
+        self.core.open_orders()
+    }
+
+    /// Sends an order to the venue; it arrives one entry latency later.
+    ///
+    /// # Errors
+    /// [`SubmitError`] when the request is impossible (unknown instrument, size or price not
+    /// positive or off the grid) or a capacity is reached; the engine counts the refusal and runs on.
+    pub fn submit(&mut self, request: OrderRequest) -> Result<OrderId, SubmitError> {
+        self.core.submit(request)
+    }
+
+    /// [`TickContext::submit`] of a buy.
+    ///
+    /// # Errors
+    /// As [`TickContext::submit`].
+    pub fn buy(
         &mut self,
         instrument: InstrumentId,
-        side: Side,
         size: Qty,
-        limit: Price,
-    ) -> Result<OrderId, PlaceError> {
-        let placed = self.resting.place(instrument, side, size, limit, self.now);
-        if placed.is_err() {
-            *self.refused += 1;
-        }
-        placed
+        kind: OrderKind,
+    ) -> Result<OrderId, SubmitError> {
+        self.submit(OrderRequest { instrument, side: Side::Buy, size, kind })
     }
 
-    /// Cancels a resting order and returns it as it was.
-    ///
-    /// The instrument is named because the engine keeps no id → instrument map (one would either
-    /// allocate or need a bound of its own); the caller always knows it.
+    /// [`TickContext::submit`] of a sell.
     ///
     /// # Errors
-    /// [`CancelError::NotResting`] when the order is not resting on that instrument.
-    pub fn cancel(&mut self, instrument: InstrumentId, order: OrderId) -> Result<RestingOrder, CancelError> {
-        self.resting.cancel(instrument, order)
+    /// As [`TickContext::submit`].
+    pub fn sell(
+        &mut self,
+        instrument: InstrumentId,
+        size: Qty,
+        kind: OrderKind,
+    ) -> Result<OrderId, SubmitError> {
+        self.submit(OrderRequest { instrument, side: Side::Sell, size, kind })
+    }
+
+    /// Sends a cancel; the order stays open (with `cancel_pending`) until the venue's answer
+    /// arrives, and can still fill in between.
+    ///
+    /// # Errors
+    /// [`CancelError`] when the order is not open, a cancel is already on its way, or the queue
+    /// to the venue is full.
+    pub fn cancel(&mut self, id: OrderId) -> Result<(), CancelError> {
+        self.core.cancel(id)
+    }
+
+    /// Calls [`TickStrategy::on_timer`] back with `token` once the engine's time reaches `at`.
+    ///
+    /// # Errors
+    /// [`TimerError::Full`] when the engine's timer capacity is reached.
+    pub fn set_timer(&mut self, at: Timestamp, token: u64) -> Result<(), TimerError> {
+        self.core.timers.set(at, token)
     }
 }

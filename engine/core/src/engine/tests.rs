@@ -1,332 +1,600 @@
-//! The engine per event: market state, each rule of the L1 fill model, capacity, unknown instruments.
+//! The tick engine: market state, every L1 fill rule, latency in both directions, cancels in
+//! flight, cash, the two ledgers, timers, refusals and capacity.
 
 use kestrel_types::{
-    Aggressor, Bar, BookSide, Event, InstrumentId, LevelUpdate, OrderId, Payload, Price, Qty, Quote,
-    Timestamp, Trade,
+    Aggressor, Bar, BookSide, Event, InstrumentId, LevelUpdate, Money, OrderId, Payload, Price, Qty, Quote,
+    Ratio, TimeSpan, Timestamp, Trade,
 };
 
 use super::*;
-use crate::order::{Side, Status};
+use crate::order::Status;
+use crate::scheme::{CommissionParams, CommissionScheme};
 
 const I0: InstrumentId = InstrumentId(0);
-const I1: InstrumentId = InstrumentId(1);
 
-fn p(units: i64) -> Price {
-    Price::from_raw(units * Price::SCALE)
+/// Prices in tenths: `p(1005)` is 100.5.
+fn p(tenths: i64) -> Price {
+    Price::from_raw(tenths * Price::SCALE / 10)
 }
 
 fn q(units: i64) -> Qty {
     Qty::from_raw(units * Qty::SCALE)
 }
 
-fn ev(ts: i64, instrument: InstrumentId, payload: Payload) -> Event {
-    Event { ts_event: Timestamp::from_nanos(ts), ts_recv: Timestamp::from_nanos(ts + 1), instrument, payload }
+fn t(us: i64) -> Timestamp {
+    Timestamp::from_nanos(us * 1_000)
 }
 
-fn trade(ts: i64, ins: InstrumentId, price: i64, size: i64) -> Event {
+fn ev(us: i64, payload: Payload) -> Event {
+    Event { ts_event: t(us), ts_recv: t(us), instrument: I0, payload }
+}
+
+fn trade(us: i64, price: i64, size: i64) -> Event {
     ev(
-        ts,
-        ins,
+        us,
         Payload::Trade(Trade { price: p(price), size: q(size), aggressor: Aggressor::Unknown, trade_id: 0 }),
     )
 }
 
-fn quote(ts: i64, ins: InstrumentId, bid: i64, bid_size: i64, ask: i64, ask_size: i64) -> Event {
-    ev(
-        ts,
-        ins,
-        Payload::Quote(Quote { bid: p(bid), bid_size: q(bid_size), ask: p(ask), ask_size: q(ask_size) }),
-    )
+fn quote(us: i64, bid: i64, bid_size: i64, ask: i64, ask_size: i64) -> Event {
+    ev(us, Payload::Quote(Quote { bid: p(bid), bid_size: q(bid_size), ask: p(ask), ask_size: q(ask_size) }))
 }
 
 /// What the strategy was told, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Seen {
-    Event(Event),
+    Event(Timestamp),
+    Book(Option<Quote>),
     Fill(TickFill),
+    Order(OrderUpdate),
+    Timer(Timer, Timestamp),
 }
 
-/// Records every callback; optionally places a buy at 100 on the first event it sees.
+/// Records every callback; on a timer with token `t`, buys `t` units at the market.
 #[derive(Debug, Default)]
 struct Recorder {
     seen: Vec<Seen>,
-    place_on_first_event: bool,
 }
 
 impl TickStrategy for Recorder {
-    fn on_event(&mut self, ctx: &mut TickContext<'_>, ev: &Event) {
-        if self.place_on_first_event && self.seen.is_empty() {
-            ctx.place_limit(ev.instrument, Side::Buy, q(1), p(100)).unwrap();
-        }
-        self.seen.push(Seen::Event(*ev));
+    fn on_event(&mut self, _ctx: &mut TickContext<'_>, ev: &Event) {
+        self.seen.push(Seen::Event(ev.ts_recv));
+    }
+
+    fn on_book(&mut self, _ctx: &mut TickContext<'_>, _ins: InstrumentId, top: Option<&BestQuote>) {
+        self.seen.push(Seen::Book(top.map(|b| b.quote)));
     }
 
     fn on_fill(&mut self, _ctx: &mut TickContext<'_>, fill: &TickFill) {
         self.seen.push(Seen::Fill(*fill));
     }
+
+    fn on_order(&mut self, _ctx: &mut TickContext<'_>, update: &OrderUpdate) {
+        self.seen.push(Seen::Order(*update));
+    }
+
+    fn on_timer(&mut self, ctx: &mut TickContext<'_>, timer: &Timer) {
+        self.seen.push(Seen::Timer(*timer, ctx.now()));
+        if timer.token > 0 {
+            ctx.buy(I0, q(i64::try_from(timer.token).unwrap()), OrderKind::Market).unwrap();
+        }
+    }
 }
 
 impl Recorder {
-    fn fills(&self) -> Vec<TickFill> {
+    /// (order, qty, price, liquidity, status) of each fill so far.
+    fn fills(&self) -> Vec<(OrderId, Qty, Price, Liquidity, Status)> {
         self.seen
             .iter()
             .filter_map(|s| match s {
-                Seen::Fill(f) => Some(*f),
-                Seen::Event(_) => None,
+                Seen::Fill(f) => Some((f.order, f.qty, f.price, f.liquidity, f.status)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// (order, status, reason, time) of each order update so far.
+    fn updates(&self) -> Vec<(OrderId, Status, UpdateReason, Timestamp)> {
+        self.seen
+            .iter()
+            .filter_map(|s| match s {
+                Seen::Order(u) => Some((u.order.id, u.order.status, u.reason, u.ts)),
+                _ => None,
             })
             .collect()
     }
 }
 
-fn engine(instruments: usize, resting: usize) -> Engine<Recorder> {
-    Engine::try_new(EngineConfig { instruments, resting_per_instrument: resting }, Recorder::default())
-        .unwrap()
+fn config() -> EngineConfig {
+    EngineConfig { cash: Money::try_from_units(1_000_000).unwrap(), ..EngineConfig::new(1) }
 }
 
-fn place(e: &mut Engine<Recorder>, side: Side, size: i64, limit: i64) -> OrderId {
-    e.context().place_limit(I0, side, q(size), p(limit)).unwrap()
+fn engine_with(config: EngineConfig) -> Engine<Recorder> {
+    let mut e = Engine::try_new(config, Recorder::default()).unwrap();
+    e.start();
+    e
 }
 
-/// (order, qty, price, remaining, status) of each fill so far.
-fn fills(e: &Engine<Recorder>) -> Vec<(OrderId, Qty, Price, Qty, Status)> {
-    e.strategy().fills().iter().map(|f| (f.order, f.qty, f.price, f.remaining, f.status)).collect()
+fn engine() -> Engine<Recorder> {
+    engine_with(config())
+}
+
+fn buy(e: &mut Engine<Recorder>, size: i64, kind: OrderKind) -> OrderId {
+    e.context().buy(I0, q(size), kind).unwrap()
+}
+
+fn sell(e: &mut Engine<Recorder>, size: i64, kind: OrderKind) -> OrderId {
+    e.context().sell(I0, q(size), kind).unwrap()
+}
+
+fn limit(tenths: i64) -> OrderKind {
+    OrderKind::Limit { limit: p(tenths) }
 }
 
 #[test]
 fn market_state_follows_trades_quotes_bars_and_clears() {
-    let mut e = engine(2, 4);
-    e.on_event(&trade(10, I0, 101, 3));
-    e.on_event(&quote(20, I0, 100, 5, 102, 7));
+    let mut e = engine();
+    e.on_event(&trade(10, 1010, 3));
+    e.on_event(&quote(20, 1000, 5, 1020, 7));
     let bar = Bar {
-        ts: Timestamp::from_nanos(30),
-        open: p(1),
-        high: p(3),
-        low: p(1),
-        close: p(2),
+        ts: t(30),
+        open: p(10),
+        high: p(30),
+        low: p(10),
+        close: p(20),
         volume: q(9),
         open_interest: Qty::ZERO,
     };
-    e.on_event(&ev(30, I0, Payload::Bar(bar)));
-    e.on_event(&ev(40, I0, Payload::Level(LevelUpdate { side: BookSide::Bid, price: p(99), size: q(1) })));
+    e.on_event(&ev(30, Payload::Bar(bar)));
+    e.on_event(&ev(40, Payload::Level(LevelUpdate { side: BookSide::Bid, price: p(990), size: q(1) })));
     let m = *e.market(I0).unwrap();
-    assert_eq!(m.last_trade, Some(LastTrade { price: p(101), size: q(3), ts: Timestamp::from_nanos(10) }));
-    assert_eq!(m.best_bid(), Some((p(100), q(5))));
-    assert_eq!(m.best_ask(), Some((p(102), q(7))));
-    assert_eq!(m.best.unwrap().ts, Timestamp::from_nanos(20));
+    assert_eq!(m.last_trade, Some(LastTrade { price: p(1010), size: q(3), ts: t(10) }));
+    assert_eq!(m.best_bid(), Some((p(1000), q(5))));
+    assert_eq!(m.best_ask(), Some((p(1020), q(7))));
     assert_eq!(m.last_bar, Some(bar));
+    assert_eq!(m.mark(), Some(p(1010)), "the mid of 100 and 102");
     assert_eq!(
         m.counters,
         MarketCounters { trades: 1, quotes: 1, bars: 1, levels: 1, ..MarketCounters::default() }
     );
-    // The other instrument saw nothing.
-    assert_eq!(*e.market(I1).unwrap(), MarketState::default());
-
-    e.on_event(&ev(50, I0, Payload::BookClear));
-    let m = e.market(I0).unwrap();
-    assert_eq!(m.best, None, "a book clear resets the best bid and ask");
-    assert_eq!(m.last_trade.unwrap().price, p(101), "but not the last trade");
-    assert_eq!(m.counters.clears, 1);
-    assert_eq!(e.counters().events, 5);
-    assert_eq!(e.now(), Timestamp::from_nanos(51), "the engine's time is the last ts_recv");
-    assert_eq!(e.strategy().seen.len(), 5, "the strategy saw every event");
-
-    // A one-sided quote: the empty side is not a best price.
-    e.on_event(&quote(60, I0, 100, 5, 0, 0));
-    assert_eq!(e.market(I0).unwrap().best_ask(), None);
+    e.on_event(&ev(50, Payload::BookClear));
+    assert_eq!(e.market(I0).unwrap().best, None);
+    assert_eq!(e.market(I0).unwrap().mark(), Some(p(1010)), "the last trade once the book is empty");
 }
 
 #[test]
-fn an_unknown_instrument_is_counted_and_skipped() {
-    let mut e = engine(1, 4);
-    e.on_event(&trade(10, InstrumentId(7), 100, 1));
-    e.on_event(&trade(11, InstrumentId(u16::MAX), 100, 1));
-    e.on_event(&trade(12, I0, 100, 1));
-    let c = e.counters();
-    assert_eq!((c.events, c.unknown_instrument), (3, 2));
-    assert_eq!(e.strategy().seen.len(), 1, "the strategy never sees a skipped event");
-    assert_eq!(e.now(), Timestamp::from_nanos(13));
-    assert_eq!(e.market(InstrumentId(7)), None);
+fn on_book_is_called_when_the_top_changes_only() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    e.on_event(&quote(2, 1000, 5, 1010, 5));
+    e.on_event(&trade(3, 1010, 1));
+    e.on_event(&quote(4, 1000, 4, 1010, 5));
+    e.on_event(&ev(5, Payload::BookClear));
+    let books: Vec<_> = e.strategy().seen.iter().filter(|s| matches!(s, Seen::Book(_))).cloned().collect();
+    let qt = |bs| Quote { bid: p(1000), bid_size: q(bs), ask: p(1010), ask_size: q(5) };
+    assert_eq!(books, vec![Seen::Book(Some(qt(5))), Seen::Book(Some(qt(4))), Seen::Book(None)]);
 }
 
 #[test]
-fn a_buy_fills_at_its_limit_when_the_ask_crosses_it() {
-    let mut e = engine(1, 4);
-    let id = place(&mut e, Side::Buy, 2, 100);
-    e.on_event(&quote(1, I0, 99, 5, 101, 5));
-    assert!(fills(&e).is_empty(), "ask above the limit: no fill");
-    e.on_event(&quote(2, I0, 99, 5, 100, 1));
-    // Ask at the limit crosses; one lot shown, one lot filled, at the limit.
-    assert_eq!(fills(&e), [(id, q(1), p(100), q(1), Status::Partial)]);
-    assert_eq!(e.resting(I0)[0].filled, q(1));
-    assert_eq!(e.resting(I0)[0].status(), Status::Partial);
-    e.on_event(&quote(3, I0, 97, 5, 98, 9));
-    // Ask below the limit: fills the rest at the limit (no price improvement in version 1).
-    assert_eq!(fills(&e)[1], (id, q(1), p(100), q(0), Status::Completed));
-    assert!(e.resting(I0).is_empty(), "a completed order leaves the resting set");
-    assert_eq!(e.counters().fills, 2);
-}
-
-#[test]
-fn a_buy_fills_on_a_trade_strictly_below_its_limit() {
-    let mut e = engine(1, 4);
-    let id = place(&mut e, Side::Buy, 5, 100);
-    e.on_event(&trade(1, I0, 100, 10));
-    assert!(fills(&e).is_empty(), "a trade at the limit does not fill");
-    e.on_event(&trade(2, I0, 101, 10));
-    assert!(fills(&e).is_empty(), "a trade above a buy limit does not fill");
-    e.on_event(&trade(3, I0, 99, 3));
-    assert_eq!(fills(&e), [(id, q(3), p(100), q(2), Status::Partial)], "capped by the trade's size");
-    e.on_event(&trade(4, I0, 98, 10));
-    assert_eq!(fills(&e)[1], (id, q(2), p(100), q(0), Status::Completed));
-}
-
-#[test]
-fn a_sell_fills_at_its_limit_when_the_bid_crosses_it() {
-    let mut e = engine(1, 4);
-    let id = place(&mut e, Side::Sell, 3, 100);
-    e.on_event(&quote(1, I0, 99, 5, 101, 5));
-    assert!(fills(&e).is_empty(), "bid below the limit: no fill");
-    e.on_event(&quote(2, I0, 100, 2, 101, 5));
-    assert_eq!(fills(&e), [(id, q(2), p(100), q(1), Status::Partial)], "capped by the bid's size");
-    e.on_event(&quote(3, I0, 102, 9, 103, 5));
-    assert_eq!(fills(&e)[1], (id, q(1), p(100), q(0), Status::Completed));
-}
-
-#[test]
-fn a_sell_fills_on_a_trade_strictly_above_its_limit() {
-    let mut e = engine(1, 4);
-    let id = place(&mut e, Side::Sell, 1, 100);
-    e.on_event(&trade(1, I0, 100, 10));
-    e.on_event(&trade(2, I0, 99, 10));
-    assert!(fills(&e).is_empty(), "at or below a sell limit: no fill");
-    e.on_event(&trade(3, I0, 101, 10));
-    assert_eq!(fills(&e), [(id, q(1), p(100), q(0), Status::Completed)]);
-}
-
-#[test]
-fn a_quote_fills_each_side_from_its_own_size_and_a_trade_from_one_pool() {
-    let mut e = engine(1, 8);
-    let b1 = place(&mut e, Side::Buy, 2, 100);
-    let b2 = place(&mut e, Side::Buy, 2, 101);
-    let s1 = place(&mut e, Side::Sell, 2, 90);
-    // Ask 100 (size 3) crosses both buys; bid 95 (size 1) crosses the sell.
-    e.on_event(&quote(1, I0, 95, 1, 100, 3));
+fn a_market_order_fills_at_the_touch_of_the_first_quote_after_arrival_up_to_its_size() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 3, 1005, 2));
+    let id = buy(&mut e, 5, OrderKind::Market);
+    // Orders meet the market from the next event on: the quote it was sent from does not fill it.
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&quote(2, 1000, 3, 1005, 2));
+    e.on_event(&trade(3, 1004, 9)); // quotes drive market orders: a trade does not fill it
+    assert_eq!(e.order(id).unwrap().status, Status::Partial);
+    e.on_event(&quote(4, 1000, 3, 1006, 10));
     assert_eq!(
-        fills(&e),
-        [
-            (b1, q(2), p(100), q(0), Status::Completed),
-            (b2, q(1), p(101), q(1), Status::Partial),
-            (s1, q(1), p(90), q(1), Status::Partial),
-        ],
-        "placement order, never more than the size shown on each side"
+        e.strategy().fills(),
+        vec![
+            (id, q(2), p(1005), Liquidity::Taker, Status::Partial),
+            (id, q(3), p(1006), Liquidity::Taker, Status::Completed),
+        ]
     );
-    // A trade at 95 (size 1) is below b2's limit and above s1's: one lot for both together.
-    e.on_event(&trade(2, I0, 95, 1));
-    assert_eq!(fills(&e)[3..], [(b2, q(1), p(101), q(0), Status::Completed)]);
-    assert_eq!(e.resting(I0).len(), 1);
-    assert_eq!(e.resting(I0)[0].id, s1);
-    // Zero or negative sizes fill nothing.
-    e.on_event(&quote(3, I0, 200, 0, 201, 0));
-    e.on_event(&trade(4, I0, 200, -5));
-    assert_eq!(fills(&e).len(), 4);
+    assert_eq!(e.ledger().position(I0).size(), q(5));
+    let avg =
+        e.strategy().updates().last().map(|_| ()).and(e.strategy().seen.iter().rev().find_map(|s| match s {
+            Seen::Order(u) => u.order.avg_price(),
+            _ => None,
+        }));
+    assert_eq!(avg, Some("100.56".parse().unwrap()), "(2 × 100.5 + 3 × 100.6) / 5");
 }
 
 #[test]
-fn fills_reach_the_strategy_before_the_event_and_orders_fill_from_the_next_event_on() {
-    let mut e =
-        Engine::try_new(EngineConfig::new(1), Recorder { place_on_first_event: true, ..Recorder::default() })
-            .unwrap();
-    // The strategy places a buy at 100 while seeing this crossing quote: it must not fill from it.
-    let first = quote(1, I0, 90, 5, 95, 5);
-    e.on_event(&first);
-    assert_eq!(e.resting(I0).len(), 1);
-    assert_eq!(e.counters().fills, 0);
-    let second = quote(2, I0, 90, 5, 95, 5);
-    e.on_event(&second);
-    let seen = &e.strategy().seen;
-    assert_eq!(seen.len(), 3);
-    assert_eq!(seen[0], Seen::Event(first));
-    let Seen::Fill(f) = seen[1] else { panic!("the fill comes before the event: {seen:?}") };
-    assert_eq!((f.qty, f.price, f.ts), (q(1), p(100), Timestamp::from_nanos(3)));
-    assert_eq!(e.resting(I0).len(), 0);
-    assert_eq!(seen[2], Seen::Event(second));
+fn with_trades_only_the_first_print_after_arrival_plays_the_touch() {
+    let mut e = engine();
+    e.on_event(&trade(1, 1000, 3));
+    let id = buy(&mut e, 5, OrderKind::Market);
+    e.on_event(&trade(2, 1010, 2));
+    e.on_event(&trade(3, 1020, 10));
+    assert_eq!(
+        e.strategy().fills(),
+        vec![
+            (id, q(2), p(1010), Liquidity::Taker, Status::Partial),
+            (id, q(3), p(1020), Liquidity::Taker, Status::Completed),
+        ]
+    );
 }
 
 #[test]
-fn other_events_and_other_instruments_fill_nothing() {
-    let mut e = engine(2, 4);
-    place(&mut e, Side::Buy, 1, 100);
-    e.on_event(&quote(1, I1, 10, 5, 11, 5));
-    e.on_event(&trade(2, I1, 10, 5));
-    e.on_event(&ev(3, I0, Payload::BookClear));
-    let low = Bar {
-        ts: Timestamp::from_nanos(4),
-        open: p(50),
-        high: p(50),
-        low: p(50),
-        close: p(50),
-        volume: q(100),
-        open_interest: Qty::ZERO,
+fn a_marketable_limit_fills_at_the_touch_and_rests_the_rest_at_its_limit() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 3, 1005, 2));
+    let id = buy(&mut e, 5, limit(1010));
+    e.on_event(&quote(2, 1000, 3, 1005, 2));
+    assert_eq!(e.strategy().fills(), vec![(id, q(2), p(1005), Liquidity::Taker, Status::Partial)]);
+    // The ask moves away: nothing; then crosses the resting limit: fills at the limit, as a maker.
+    e.on_event(&quote(3, 1000, 3, 1020, 9));
+    e.on_event(&quote(4, 1000, 3, 1008, 9));
+    assert_eq!(e.strategy().fills()[1], (id, q(3), p(1010), Liquidity::Maker, Status::Completed));
+}
+
+#[test]
+fn a_resting_limit_fills_at_its_limit_when_the_touch_crosses_it_up_to_the_quote_size() {
+    let mut e = engine();
+    e.on_event(&quote(1, 990, 3, 1005, 2));
+    let id = sell(&mut e, 5, limit(1010));
+    e.on_event(&quote(2, 990, 3, 1005, 2)); // not marketable: rests
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&quote(3, 1012, 4, 1020, 2)); // the bid crosses 101.0
+    assert_eq!(e.strategy().fills(), vec![(id, q(4), p(1010), Liquidity::Maker, Status::Partial)]);
+}
+
+#[test]
+fn a_trade_through_a_resting_limit_fills_it_and_a_trade_at_it_only_when_optimistic() {
+    for optimistic in [false, true] {
+        let mut e = engine_with(EngineConfig { optimistic, ..config() });
+        e.on_event(&quote(1, 990, 3, 1005, 2));
+        let id = buy(&mut e, 10, limit(1000));
+        e.on_event(&quote(2, 990, 3, 1005, 2));
+        e.on_event(&trade(3, 1000, 4)); // at the limit
+        let at_limit = e.strategy().fills();
+        e.on_event(&trade(4, 995, 3)); // through it
+        let fills = e.strategy().fills();
+        if optimistic {
+            assert_eq!(at_limit, vec![(id, q(4), p(1000), Liquidity::Maker, Status::Partial)]);
+        } else {
+            assert!(at_limit.is_empty(), "pessimistic: a print at the limit does not reach us");
+        }
+        assert_eq!(fills.last(), Some(&(id, q(3), p(1000), Liquidity::Maker, Status::Partial)));
+    }
+}
+
+#[test]
+fn one_event_fills_our_orders_with_its_size_once() {
+    let mut e = engine();
+    e.on_event(&quote(1, 990, 3, 1010, 2));
+    let a = buy(&mut e, 2, limit(1000));
+    let b = buy(&mut e, 2, limit(1000));
+    e.on_event(&quote(2, 990, 3, 1010, 2));
+    e.on_event(&trade(3, 990, 3));
+    assert_eq!(
+        e.strategy().fills(),
+        vec![
+            (a, q(2), p(1000), Liquidity::Maker, Status::Completed),
+            (b, q(1), p(1000), Liquidity::Maker, Status::Partial),
+        ]
+    );
+}
+
+#[test]
+fn stops_trigger_on_trades_or_the_touch_and_then_act_as_market_or_limit_orders() {
+    // Quotes: a sell stop at 99 triggers on the bid reaching it and sells at that bid.
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    let s = sell(&mut e, 3, OrderKind::Stop { stop: p(990) });
+    e.on_event(&quote(2, 995, 5, 1005, 5));
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&quote(3, 989, 5, 999, 5));
+    assert_eq!(e.strategy().fills(), vec![(s, q(3), p(989), Liquidity::Taker, Status::Completed)]);
+
+    // Trades only: a buy stop at 101 triggers on a print at 101.2 and buys at it.
+    let mut e = engine();
+    e.on_event(&trade(1, 1000, 5));
+    let b = buy(&mut e, 2, OrderKind::Stop { stop: p(1010) });
+    e.on_event(&trade(2, 1005, 5));
+    e.on_event(&trade(3, 1012, 5));
+    assert_eq!(e.strategy().fills(), vec![(b, q(2), p(1012), Liquidity::Taker, Status::Completed)]);
+
+    // Quotes with a trade trigger: the triggered market order waits for the next quote.
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    let b = buy(&mut e, 2, OrderKind::Stop { stop: p(1020) });
+    e.on_event(&trade(2, 1021, 1));
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&quote(3, 1015, 5, 1025, 5));
+    assert_eq!(e.strategy().fills(), vec![(b, q(2), p(1025), Liquidity::Taker, Status::Completed)]);
+
+    // A stop-limit triggers, finds its limit not marketable, and rests there.
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    let b = buy(&mut e, 2, OrderKind::StopLimit { stop: p(1020), limit: p(1022) });
+    e.on_event(&quote(2, 1020, 5, 1030, 5));
+    assert!(e.strategy().fills().is_empty(), "triggered by the ask at 103, not marketable at 102.2");
+    e.on_event(&trade(3, 1021, 4));
+    assert_eq!(e.strategy().fills(), vec![(b, q(2), p(1022), Liquidity::Maker, Status::Completed)]);
+}
+
+#[test]
+fn latency_delays_arrival_and_reports_in_simulated_time() {
+    let latency = Latency { entry: TimeSpan::from_nanos(10_000), response: TimeSpan::from_nanos(5_000) };
+    let mut e = engine_with(EngineConfig { latency, ..config() });
+    e.on_event(&quote(100, 1000, 5, 1010, 5));
+    let id = buy(&mut e, 1, OrderKind::Market); // sent at 100 µs: arrives at 110 µs
+    e.on_event(&quote(105, 1000, 5, 1011, 5));
+    assert_eq!(e.order(id).unwrap().status, Status::Submitted);
+    e.on_event(&quote(110, 1000, 5, 1012, 5)); // arrives with this quote: fills at 101.2
+    assert!(e.strategy().fills().is_empty(), "the fill report is due at 115 µs");
+    assert_eq!(e.venue_ledger().position(I0).size(), q(1), "the venue booked it at once");
+    assert_eq!(e.ledger().position(I0).size(), Qty::ZERO, "the engine has not heard yet");
+    e.on_event(&quote(120, 1000, 5, 1013, 5));
+    assert_eq!(e.strategy().fills(), vec![(id, q(1), p(1012), Liquidity::Taker, Status::Completed)]);
+    assert_eq!(
+        e.strategy().updates(),
+        vec![
+            (id, Status::Accepted, UpdateReason::None, t(115)),
+            (id, Status::Completed, UpdateReason::None, t(115)),
+        ]
+    );
+    let Some(Seen::Fill(f)) = e.strategy().seen.iter().find(|s| matches!(s, Seen::Fill(_))) else {
+        panic!("no fill")
     };
-    e.on_event(&ev(4, I0, Payload::Bar(low)));
-    assert_eq!(e.counters().fills, 0);
-    assert_eq!(e.resting(I0).len(), 1);
+    assert_eq!((f.venue_ts, f.ts), (t(110), t(115)));
+    assert_eq!(e.ledger(), e.venue_ledger());
 }
 
 #[test]
-fn a_full_instrument_refuses_the_next_order_and_counts_it() {
-    let mut e = engine(2, 2);
-    place(&mut e, Side::Buy, 1, 100);
-    place(&mut e, Side::Sell, 1, 110);
+fn a_cancel_in_flight_can_lose_the_race_to_a_fill() {
+    let latency = Latency::symmetric(TimeSpan::from_nanos(10_000));
+    let mut e = engine_with(EngineConfig { latency, ..config() });
+    e.on_event(&quote(0, 990, 5, 1010, 5));
+    let late = buy(&mut e, 2, limit(1000));
+    let early = buy(&mut e, 2, limit(995));
+    e.on_event(&quote(20, 990, 5, 1010, 5)); // both arrive at 10 µs and rest
+    e.context().cancel(late).unwrap();
+    e.context().cancel(early).unwrap();
+    assert_eq!(e.context().cancel(late), Err(CancelError::AlreadyPending { order: late }));
+    assert!(e.order(late).unwrap().cancel_pending);
+    e.on_event(&trade(25, 998, 10)); // before the cancels arrive at 30 µs: fills `late` only
+    e.on_event(&quote(60, 990, 5, 1010, 5));
+    let u = e.strategy().updates();
+    assert!(u.contains(&(late, Status::Completed, UpdateReason::None, t(35))));
+    assert!(u.contains(&(late, Status::Completed, UpdateReason::CancelTooLate, t(40))));
+    assert!(u.contains(&(early, Status::Canceled, UpdateReason::None, t(40))));
+    assert_eq!(e.open_orders().count(), 0);
+    assert_eq!(e.context().cancel(early), Err(CancelError::NotOpen { order: early }));
+}
+
+#[test]
+fn a_fill_beyond_the_cash_ends_the_order_in_margin() {
+    let mut e = engine_with(EngineConfig { cash: Money::try_from_units(1_000).unwrap(), ..config() });
+    e.on_event(&quote(1, 1000, 50, 1000, 50));
+    let id = buy(&mut e, 20, OrderKind::Market); // 20 × 100 = 2000 > 1000
+    e.on_event(&quote(2, 1000, 50, 1000, 50));
+    assert!(e.strategy().fills().is_empty());
+    assert_eq!(
+        e.strategy().updates().last(),
+        Some(&(id, Status::Margin, UpdateReason::InsufficientCash, t(2)))
+    );
+    assert_eq!(e.ledger().cash(), Money::try_from_units(1_000).unwrap());
+    // A sale opens a short in a cash account: cash goes up.
+    sell(&mut e, 3, OrderKind::Market);
+    e.on_event(&quote(3, 1000, 50, 1000, 50));
+    assert_eq!(e.ledger().cash(), Money::try_from_units(1_300).unwrap());
+    assert_eq!(e.ledger().position(I0).size(), q(-3));
+}
+
+#[test]
+fn the_ledger_books_cash_commission_and_realised_pnl_exactly() {
+    let scheme = CommissionScheme::try_new(CommissionParams {
+        commission: "0.001".parse::<Ratio>().unwrap(),
+        ..CommissionParams::setcommission()
+    })
+    .unwrap();
+    let mut e =
+        engine_with(EngineConfig { scheme, cash: Money::try_from_units(10_000).unwrap(), ..config() });
+    e.on_event(&quote(1, 1000, 50, 1001, 50));
+    buy(&mut e, 3, OrderKind::Market);
+    e.on_event(&quote(2, 1000, 50, 1001, 50)); // buy 3 at 100.1: 300.3 + 0.3003
+    sell(&mut e, 2, OrderKind::Market);
+    e.on_event(&quote(3, 1020, 50, 1030, 50)); // sell 2 at 102: 204 − 0.204; pnl 2 × 1.9 = 3.8
+    let l = e.ledger();
+    assert_eq!(l.cash().to_string(), "9903.1957");
+    assert_eq!(l.fees().to_string(), "0.5043");
+    assert_eq!(l.realized().to_string(), "3.8");
+    assert_eq!(l.turnover().to_string(), "504.3");
+    assert_eq!(l.position(I0).size(), q(1));
+    // Equity marks the unit left at the mid, 102.5.
+    assert_eq!(e.equity().unwrap().to_string(), "10005.6957");
+    e.finish();
+    assert_eq!(e.ledger(), e.venue_ledger());
+}
+
+#[test]
+fn timers_fire_in_time_order_before_the_event_that_passes_them() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    {
+        let mut ctx = e.context();
+        ctx.set_timer(t(30), 0).unwrap();
+        ctx.set_timer(t(20), 0).unwrap();
+        ctx.set_timer(t(20), 2).unwrap(); // buys 2 at the market when it fires
+        ctx.set_timer(t(500), 0).unwrap();
+    }
+    e.on_event(&quote(40, 1000, 5, 1010, 5));
+    let timers: Vec<_> = e
+        .strategy()
+        .seen
+        .iter()
+        .filter_map(|s| match s {
+            Seen::Timer(tm, now) => Some((tm.at, tm.token, *now)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(timers, vec![(t(20), 0, t(20)), (t(20), 2, t(20)), (t(30), 0, t(30))]);
+    // The order sent at 20 µs met the quote at 40 µs.
+    assert_eq!(e.strategy().fills().len(), 1);
+    e.finish();
+    assert_eq!(
+        e.strategy().seen.iter().filter(|s| matches!(s, Seen::Timer(..))).count(),
+        3,
+        "none after the end"
+    );
+    let mut e = engine_with(EngineConfig { timers: 1, ..config() });
+    e.context().set_timer(t(5), 0).unwrap();
+    assert_eq!(e.context().set_timer(t(6), 0), Err(TimerError::Full { capacity: 1 }));
+}
+
+#[test]
+fn impossible_requests_are_refused_before_they_leave_the_engine() {
+    let mut e = engine();
+    let ins = kestrel_types::Instrument::try_new(
+        I0,
+        kestrel_types::InstrumentSpec {
+            symbol: "X".into(),
+            venue: kestrel_types::VenueId(0),
+            tick_size: "0.5".parse().unwrap(),
+            lot_size: "0.1".parse().unwrap(),
+            display_decimals: 1,
+            multiplier: Ratio::ONE,
+            quote_currency: "USD".parse().unwrap(),
+            settlement_currency: "USD".parse().unwrap(),
+        },
+    );
+    e.set_instruments(std::slice::from_ref(&ins.unwrap()));
     let mut ctx = e.context();
+    let bad = |r: Result<OrderId, SubmitError>| r.unwrap_err();
     assert_eq!(
-        ctx.place_limit(I0, Side::Buy, q(1), p(99)),
-        Err(PlaceError::Capacity { instrument: I0, capacity: 2 })
-    );
-    // The other instrument has its own room.
-    assert!(ctx.place_limit(I1, Side::Buy, q(1), p(99)).is_ok());
-    assert_eq!(
-        ctx.place_limit(InstrumentId(2), Side::Buy, q(1), p(99)),
-        Err(PlaceError::UnknownInstrument { instrument: InstrumentId(2), count: 2 })
+        bad(ctx.buy(I0, Qty::ZERO, OrderKind::Market)),
+        SubmitError::SizeNotPositive { size: Qty::ZERO }
     );
     assert_eq!(
-        ctx.place_limit(I1, Side::Buy, Qty::ZERO, p(99)),
-        Err(PlaceError::SizeNotPositive { size: Qty::ZERO })
+        bad(ctx.buy(I0, "0.15".parse().unwrap(), OrderKind::Market)),
+        SubmitError::OffLotGrid { size: "0.15".parse().unwrap(), lot: "0.1".parse().unwrap() }
     );
-    assert_eq!(e.counters().refused, 3);
-    assert_eq!(e.resting(I0).len(), 2);
-    // A fill frees room.
-    e.on_event(&quote(1, I0, 90, 5, 95, 5));
-    assert_eq!(e.resting(I0).len(), 1);
-    assert!(e.context().place_limit(I0, Side::Buy, q(1), p(99)).is_ok());
+    assert_eq!(
+        bad(ctx.buy(I0, q(1), limit(1001))),
+        SubmitError::OffTickGrid { price: p(1001), tick: "0.5".parse().unwrap() }
+    );
+    assert_eq!(bad(ctx.buy(I0, q(1), limit(-5))), SubmitError::PriceNotPositive { price: p(-5) });
+    assert_eq!(
+        bad(ctx.buy(InstrumentId(3), q(1), OrderKind::Market)),
+        SubmitError::UnknownInstrument { instrument: InstrumentId(3), count: 1 }
+    );
+    assert!(ctx.buy(I0, q(1), limit(1005)).is_ok());
+    assert_eq!(e.counters().refused, 5);
+    assert_eq!(e.counters().orders, 1);
 }
 
 #[test]
-fn cancel_removes_an_order_and_keeps_the_others_in_placement_order() {
-    let mut e = engine(1, 4);
-    let a = place(&mut e, Side::Buy, 1, 100);
-    let b = place(&mut e, Side::Buy, 1, 101);
-    let c = place(&mut e, Side::Buy, 1, 102);
-    assert_eq!((a, b, c), (OrderId(1), OrderId(2), OrderId(3)), "ids are dense, in placement order");
-    let removed = e.context().cancel(I0, b).unwrap();
-    assert_eq!(removed.limit, p(101));
-    let ids: Vec<_> = e.resting(I0).iter().map(|o| o.id).collect();
-    assert_eq!(ids, [a, c]);
-    assert_eq!(e.context().cancel(I0, b), Err(CancelError::NotResting { instrument: I0, order: b }));
+fn capacities_refuse_and_slots_are_reused_once_orders_end() {
+    let mut e = engine_with(EngineConfig { max_orders: 3, resting_per_instrument: 2, ..config() });
+    e.on_event(&quote(1, 990, 5, 1010, 5));
+    buy(&mut e, 1, limit(900));
+    buy(&mut e, 1, limit(900));
     assert_eq!(
-        e.context().cancel(InstrumentId(9), a),
-        Err(CancelError::NotResting { instrument: InstrumentId(9), order: a })
+        e.context().buy(I0, q(1), limit(900)),
+        Err(SubmitError::InstrumentCapacity { instrument: I0, capacity: 2 })
     );
+    // Orders that complete free their slots: 100 round trips through 3 slots.
+    let mut e = engine_with(EngineConfig { max_orders: 3, resting_per_instrument: 2, ..config() });
+    for k in 0..100 {
+        e.on_event(&quote(2 * k, 990, 5, 1010, 5));
+        buy(&mut e, 1, OrderKind::Market);
+        e.on_event(&quote(2 * k + 1, 990, 5, 1010, 5));
+    }
+    assert_eq!(e.counters().fills, 100);
+    assert_eq!(e.counters().refused, 0);
+    assert_eq!(e.ledger().position(I0).size(), q(100));
 }
 
 #[test]
-fn configurations_beyond_the_limits_are_refused() {
-    let too_many = EngineConfig { instruments: EngineConfig::MAX_INSTRUMENTS + 1, resting_per_instrument: 1 };
-    assert!(matches!(Engine::try_new(too_many, NoopStrategy), Err(ConfigError::TooManyInstruments { .. })));
-    let too_deep = EngineConfig { instruments: 1, resting_per_instrument: 1025 };
-    assert!(matches!(Engine::try_new(too_deep, NoopStrategy), Err(ConfigError::TooManyResting { .. })));
-    // An engine with no instruments is legal: everything is unknown.
-    let mut e = Engine::try_new(EngineConfig::new(0), NoopStrategy).unwrap();
-    e.on_event(&trade(1, I0, 1, 1));
+fn unknown_instruments_are_counted_and_skipped() {
+    let mut e = engine();
+    e.on_event(&Event { instrument: InstrumentId(7), ..trade(1, 1000, 1) });
     assert_eq!(e.counters().unknown_instrument, 1);
+    assert_eq!(e.counters().events, 1);
+    assert!(e.strategy().seen.is_empty());
+}
+
+#[test]
+fn configurations_beyond_the_limits_or_with_futures_schemes_are_refused() {
+    let too_many = EngineConfig { instruments: EngineConfig::MAX_INSTRUMENTS + 1, ..EngineConfig::new(1) };
+    assert!(matches!(Engine::try_new(too_many, NoopStrategy), Err(ConfigError::TooManyInstruments { .. })));
+    let zero = EngineConfig { queue: 0, ..EngineConfig::new(1) };
+    assert_eq!(Engine::try_new(zero, NoopStrategy).err(), Some(ConfigError::ZeroCapacity { what: "queue" }));
+    let futures = CommissionScheme::try_new(CommissionParams {
+        margin: Some(p(20)),
+        ..CommissionParams::setcommission()
+    })
+    .unwrap();
+    let cfg = EngineConfig { scheme: futures, ..EngineConfig::new(1) };
+    assert_eq!(Engine::try_new(cfg, NoopStrategy).err(), Some(ConfigError::UnsupportedScheme));
+}
+
+/// Keeps a buy at the bid and a sell at the ask, cancels the oldest beyond two working.
+#[derive(Debug, Default)]
+struct Churn {
+    refused: u64,
+}
+
+impl TickStrategy for Churn {
+    fn on_quote(&mut self, ctx: &mut TickContext<'_>, ins: InstrumentId, qt: &Quote) {
+        loop {
+            let live = ctx.open_orders().filter(|o| !o.cancel_pending);
+            let (n, oldest) = live.fold((0, None), |(n, old): (usize, Option<OrderId>), o| {
+                (n + 1, Some(old.map_or(o.id, |id| o.id.min(id))))
+            });
+            match oldest {
+                Some(id) if n > 2 => ctx.cancel(id).unwrap(),
+                _ => break,
+            }
+        }
+        self.refused += u64::from(ctx.buy(ins, q(1), OrderKind::Limit { limit: qt.bid }).is_err());
+        self.refused += u64::from(ctx.sell(ins, q(1), OrderKind::Limit { limit: qt.ask }).is_err());
+    }
+}
+
+#[test]
+fn churning_orders_through_random_markets_leaks_no_slot_and_the_ledgers_agree() {
+    for latency_us in [0, 3, 50] {
+        let latency = Latency {
+            entry: TimeSpan::from_nanos(latency_us * 1000),
+            response: TimeSpan::from_nanos(latency_us * 700),
+        };
+        let cfg = EngineConfig {
+            latency,
+            cash: Money::try_from_units(1_000_000_000).unwrap(),
+            ..EngineConfig::new(1)
+        };
+        let mut e = Engine::try_new(cfg, Churn::default()).unwrap();
+        e.start();
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut mid: i64 = 10_000;
+        for k in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            mid += (x % 5) as i64 - 2;
+            let us = k * 2;
+            if x % 4 == 0 {
+                e.on_event(&trade(us, mid + (x % 3) as i64 - 1, 1 + (x % 4) as i64));
+            } else {
+                e.on_event(&quote(us, mid - 1, 1 + (x % 3) as i64, mid + 1, 1 + (x % 2) as i64));
+            }
+        }
+        e.finish();
+        if latency_us < 50 {
+            assert_eq!(e.strategy().refused, 0, "latency {latency_us} µs");
+        } else {
+            // 25 events per round trip, two orders each: the lanes fill and refusals are data.
+            assert!(e.strategy().refused > 0);
+        }
+        assert_eq!(e.counters().refused, e.strategy().refused);
+        assert!(e.counters().fills > 1_000, "{:?}", e.counters());
+        assert_eq!(e.ledger(), e.venue_ledger());
+        assert_eq!(e.counters().ledger_errors, 0);
+    }
 }

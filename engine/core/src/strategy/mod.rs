@@ -6,6 +6,7 @@
 //! `close` on a flat position places none, target orders compute their size from the position (and,
 //! for values, from backtrader's binary64 floor).
 
+pub mod quoter;
 pub mod sma_cross;
 
 use kestrel_types::{Bar, InstrumentId, Money, OrderId, Price, Qty, Ratio, Rounding, Timestamp};
