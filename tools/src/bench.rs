@@ -115,7 +115,7 @@ pub(crate) const CACHE_ENV: &str = "KESTREL_CACHE";
 
 /// The cache folder and what chose it: `$KESTREL_CACHE`, else `~/.cache/kestrel`, else
 /// `target/kestrel-cache` under the current folder.
-fn cache_dir() -> (PathBuf, &'static str) {
+pub(crate) fn cache_dir() -> (PathBuf, &'static str) {
     let set = |name| std::env::var_os(name).filter(|v| !v.is_empty());
     if let Some(dir) = set(CACHE_ENV) {
         (PathBuf::from(dir), "$KESTREL_CACHE")

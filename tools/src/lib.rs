@@ -8,5 +8,8 @@
 //!   `shared/conformance/FORMAT.md` into exact, typed values (refusing whatever the format does not
 //!   define, as the backtrader oracle does), the expected-output document and its JSON writer, and
 //!   a port of `compare.py`'s comparison rules.
+//! - [`report`]: the report folder of `kestrel backtest` (summary page, CSV tables, equity and
+//!   drawdown charts, `summary.json`) and the statistics it shows.
 
 pub mod conform;
+pub mod report;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod backtest;
 mod bench;
 mod convert;
 mod demo;
@@ -23,6 +24,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Kestrel's main job: replays tick files (or a demo dataset) through a strategy, prints a
+    /// summary and writes a report folder (CSV, charts, summary.json, index.html).
+    Backtest(backtest::BacktestArgs),
     /// Runs an SMA crossover through the bar broker on generated bars (or a backtrader CSV file)
     /// and prints every execution, the closed trades and a summary.
     Demo(demo::DemoArgs),
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
         Command::Convert(args) => convert::run(&args, &mut std::io::stdout().lock()),
         Command::Bench(cmd) => bench::run(&cmd, &mut std::io::stdout().lock()),
+        Command::Backtest(args) => backtest::run(&args, &mut std::io::stdout().lock()),
         Command::Generate(args) => generate::run(&args, &mut std::io::stdout().lock()),
         Command::Inspect(args) => inspect::run(&args, &mut std::io::stdout().lock()),
     };

@@ -579,7 +579,7 @@ fn churning_orders_through_random_markets_leaks_no_slot_and_the_ledgers_agree() 
             x ^= x << 17;
             mid += (x % 5) as i64 - 2;
             let us = k * 2;
-            if x % 4 == 0 {
+            if x.is_multiple_of(4) {
                 e.on_event(&trade(us, mid + (x % 3) as i64 - 1, 1 + (x % 4) as i64));
             } else {
                 e.on_event(&quote(us, mid - 1, 1 + (x % 3) as i64, mid + 1, 1 + (x % 2) as i64));

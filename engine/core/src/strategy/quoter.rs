@@ -35,14 +35,14 @@ pub struct QuoterParams {
 }
 
 impl Default for QuoterParams {
-    /// Instrument 0, one unit a side, one tick from the mid, one tick of skew per unit held, at
-    /// most ten units long or short.
+    /// Instrument 0, one unit a side, one tick from the mid, no skew, at most ten units long or
+    /// short.
     fn default() -> Self {
         Self {
             instrument: InstrumentId(0),
             size: Qty::ONE,
             half_spread: 1,
-            skew: 1,
+            skew: 0,
             max_position: Qty::from_raw(10 * Qty::ONE.raw()),
         }
     }
@@ -258,7 +258,7 @@ mod tests {
 
     #[test]
     fn it_quotes_around_the_mid_and_replaces_only_after_the_cancel_is_answered() {
-        let mut e = engine(QuoterParams { half_spread: 2, ..QuoterParams::default() });
+        let mut e = engine(QuoterParams { half_spread: 2, skew: 1, ..QuoterParams::default() });
         e.on_event(&quote(1, 10_000, 10_003)); // mid 100.015: bid 99.99 (floor), ask 100.04 (ceil)
         assert_eq!(book(&e), vec![(Side::Buy, p(9_999), false), (Side::Sell, p(10_004), false)]);
         e.on_event(&quote(2, 10_002, 10_005)); // mid 100.035: both sides canceled first

@@ -1,0 +1,202 @@
+//! `kestrel backtest` as a person runs it: the demo with no data, converted real vendor files,
+//! bar strategies on the bar broker, byte-identical reruns, and located refusals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn shared_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data")
+}
+
+/// Runs `kestrel` with its cache in `cache` (the demo dataset goes there).
+fn kestrel(cache: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kestrel")).env("KESTREL_CACHE", cache).args(args).output().unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}
+
+fn failed(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The value printed after `label` in the summary.
+fn figure(stdout: &str, label: &str) -> String {
+    let line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("{label}: {stdout}"));
+    line.trim_start()[label.len()..].trim().to_owned()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+const FILES: [&str; 10] = [
+    "index.html",
+    "summary.json",
+    "orders.csv",
+    "fills.csv",
+    "trades.csv",
+    "equity.csv",
+    "equity.png",
+    "equity.svg",
+    "drawdown.png",
+    "drawdown.svg",
+];
+
+#[test]
+fn the_demo_runs_with_no_arguments_and_two_runs_write_identical_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let args = |out: &Path| {
+        ["backtest", "--demo-events", "100000", "--out", out.to_str().unwrap()].map(str::to_owned)
+    };
+    let first = ok(&kestrel(tmp.path(), &args(&a).iter().map(String::as_str).collect::<Vec<_>>()));
+    let second = ok(&kestrel(tmp.path(), &args(&b).iter().map(String::as_str).collect::<Vec<_>>()));
+    assert!(first.starts_with("kestrel backtest: quoter on demo-mixed-n100000-seed7"), "{first}");
+    assert_eq!(figure(&first, "events"), "100000");
+    assert!(figure(&first, "fills").parse::<u64>().unwrap() > 10, "{first}");
+    assert!(figure(&first, "events/s").split_whitespace().next().unwrap().parse::<f64>().unwrap() > 0.0);
+    for f in FILES {
+        let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
+        assert!(!x.is_empty(), "{f} is empty");
+        assert!(x == y, "{f} differs between two runs of the same backtest");
+    }
+    // The second run reused the cached dataset; the summary matches what was printed.
+    assert_eq!(
+        std::fs::read_dir(tmp.path())
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "kt"))
+            .count(),
+        1
+    );
+    let s = summary(&a);
+    assert_eq!(s["events"], 100_000);
+    assert_eq!(s["strategy"], "quoter");
+    assert_eq!(s["final_value"].as_str().unwrap(), figure(&first, "final value").trim_end_matches(" USD"));
+    // orders.csv is every state change in time order; fills.csv agrees with the count printed.
+    let orders = std::fs::read_to_string(a.join("orders.csv")).unwrap();
+    let ts: Vec<i64> =
+        orders.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().parse().unwrap()).collect();
+    assert!(ts.windows(2).all(|w| w[0] <= w[1]), "orders.csv is in time order");
+    for status in ["submitted", "accepted", "canceled", "completed"] {
+        assert!(orders.contains(&format!(",{status},")), "no {status} row");
+    }
+    let fills = std::fs::read_to_string(a.join("fills.csv")).unwrap();
+    assert_eq!((fills.lines().count() - 1).to_string(), figure(&first, "fills"));
+}
+
+/// Converts a vendor file into a tick file in `dir`.
+fn convert(dir: &Path, input: &Path, name: &str) -> PathBuf {
+    let out = dir.join(name);
+    let o = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args(["convert", input.to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    ok(&o);
+    out
+}
+
+#[test]
+fn the_quoter_runs_over_converted_real_tardis_quotes_and_trades() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tardis = shared_data().join("tardis");
+    let q =
+        convert(tmp.path(), &tardis.join("binance-futures_quotes_2020-02-22_BTCUSDT.rows1-5000.csv"), "q.kt");
+    let t = convert(
+        tmp.path(),
+        &tardis.join("binance-futures_trades_2020-02-22_BTCUSDT.rows1-5000.csv.gz"),
+        "t.kt",
+    );
+    let out = tmp.path().join("report");
+    let stdout = ok(&kestrel(
+        tmp.path(),
+        &[
+            "backtest",
+            q.to_str().unwrap(),
+            t.to_str().unwrap(),
+            "--param",
+            "size=0.01",
+            "--param",
+            "max_position=0.05",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(figure(&stdout, "events"), "10000", "both files, merged: {stdout}");
+    let s = summary(&out);
+    assert!(s["fills"].as_u64().unwrap() > 0, "{s}");
+    assert_eq!(s["params"]["instrument"], "BTCUSDT");
+    assert_eq!(s["params"]["size"], "0.01");
+    // Every fill is on the data's grid and within the position cap.
+    let fills = std::fs::read_to_string(out.join("fills.csv")).unwrap();
+    let mut position = 0i64;
+    for line in fills.lines().skip(1) {
+        let cols: Vec<&str> = line.split(',').collect();
+        let qty: f64 = cols[5].parse().unwrap();
+        let thousandths = (qty * 1000.0).round() as i64;
+        position += if cols[4] == "buy" { thousandths } else { -thousandths };
+        assert!(position.abs() <= 50, "position {position} thousandths beyond the cap: {line}");
+        let price = cols[6];
+        assert!(price.split('.').nth(1).is_none_or(|d| d.len() <= 2), "off the 0.01 grid: {line}");
+    }
+    for f in FILES {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+}
+
+#[test]
+fn sma_cross_runs_on_converted_backtrader_bars_through_the_bar_broker() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bars = tmp.path().join("b.kt");
+    let o = Command::new(env!("CARGO_BIN_EXE_kestrel"))
+        .args([
+            "convert",
+            "--from",
+            "btcsv",
+            shared_data().join("backtrader/2006-day-001.txt").to_str().unwrap(),
+            "-o",
+            bars.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    ok(&o);
+    let out = tmp.path().join("r");
+    let args = ["backtest", bars.to_str().unwrap(), "--strategy", "sma-cross", "--param", "size=10", "--out"];
+    let stdout = ok(&kestrel(tmp.path(), &[&args[..], &[out.to_str().unwrap()]].concat()));
+    assert_eq!(figure(&stdout, "events"), "255");
+    let s = summary(&out);
+    assert_eq!(s["strategy"], "sma-cross");
+    // 255 daily bars: one equity point per bar, and the crossover traded.
+    assert_eq!(s["equity_points"], 255);
+    assert!(s["trades_closed"].as_u64().unwrap() >= 2, "{s}");
+    let trades = std::fs::read_to_string(out.join("trades.csv")).unwrap();
+    assert!(trades.lines().skip(1).all(|l| l.contains(",long,")), "long only: {trades}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_reason() {
+    let tmp = tempfile::tempdir().unwrap();
+    let missing = tmp.path().join("nope.kt");
+    let e = failed(&kestrel(tmp.path(), &["backtest", missing.to_str().unwrap()]));
+    assert!(e.contains("nope.kt"), "{e}");
+    let e = failed(&kestrel(tmp.path(), &["backtest", "--strategy", "martingale"]));
+    assert!(e.contains("unknown strategy \"martingale\""), "{e}");
+    let e = failed(&kestrel(tmp.path(), &["backtest", "--param", "half_spread=0", "--demo-events", "1000"]));
+    assert!(e.contains("half_spread must be at least 1"), "{e}");
+    let garbage = tmp.path().join("garbage.kt");
+    std::fs::write(&garbage, b"not a tick file at all").unwrap();
+    let e = failed(&kestrel(tmp.path(), &["backtest", garbage.to_str().unwrap()]));
+    assert!(e.contains("garbage.kt"), "{e}");
+    // A bar strategy on tick data says what it needs.
+    let e = failed(&kestrel(tmp.path(), &["backtest", "--strategy", "sma-cross", "--demo-events", "1000"]));
+    assert!(e.contains("no bar records"), "{e}");
+    let help = ok(&kestrel(tmp.path(), &["backtest", "--param", "help"]));
+    assert!(help.contains("half_spread"), "{help}");
+}
