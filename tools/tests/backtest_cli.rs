@@ -60,6 +60,14 @@ fn the_demo_runs_with_no_arguments_and_two_runs_write_identical_reports() {
     let first = ok(&kestrel(tmp.path(), &args(&a).iter().map(String::as_str).collect::<Vec<_>>()));
     let second = ok(&kestrel(tmp.path(), &args(&b).iter().map(String::as_str).collect::<Vec<_>>()));
     assert!(first.starts_with("kestrel backtest: quoter on demo-mixed-n100000-seed7"), "{first}");
+    // The same summary both times, but for the wall-clock rate and the folder.
+    let stable = |s: &str| {
+        s.lines()
+            .filter(|l| !l.contains("events/s") && !l.contains("report "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(stable(&first), stable(&second));
     assert_eq!(figure(&first, "events"), "100000");
     assert!(figure(&first, "fills").parse::<u64>().unwrap() > 10, "{first}");
     assert!(figure(&first, "events/s").split_whitespace().next().unwrap().parse::<f64>().unwrap() > 0.0);
