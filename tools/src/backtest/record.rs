@@ -239,6 +239,8 @@ impl<S> Recorded<S> {
 }
 
 impl<S: TickStrategy> TickStrategy for Recorded<S> {
+    const ON_BOOK: bool = S::ON_BOOK;
+
     fn on_start(&mut self, ctx: &mut TickContext<'_>) {
         self.inner.on_start(ctx);
     }

@@ -61,10 +61,6 @@ impl<T: Copy> Fifo<T> {
         self.queue.len() >= self.bound
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.is_empty()
-    }
-
     /// Appends a message; the caller checked [`Fifo::is_full`] when the bound must hold. Returns
     /// whether the queue went past its reserve (it grew).
     pub(crate) fn push(&mut self, at: Timestamp, msg: T) -> bool {

@@ -62,7 +62,7 @@
 //! ([`EngineCounters::report_queue_grew`]).
 //!
 //! # Performance
-//! An event with nothing due and no working orders costs a market-state store and three compares;
+//! An event with nothing due and no working orders costs a market-state store and two compares;
 //! the strategy call is static dispatch (`Engine<S>` is generic), so a [`NoopStrategy`] costs
 //! nothing.
 
@@ -244,10 +244,32 @@ pub struct Core {
     latency: Latency,
     counters: EngineCounters,
     now: Timestamp,
+    /// The earliest due time of anything waiting (timers, requests, reports), `Timestamp::MAX`
+    /// when nothing waits: the per-event test is one compare against it.
+    next_due: Timestamp,
     next_id: u64,
 }
 
 impl Core {
+    /// Recomputes [`Core::next_due`] from the queues' fronts.
+    fn refresh_due(&mut self) {
+        self.next_due = [self.to_venue.next_at(), self.to_engine.next_at(), self.timers.next_at()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(Timestamp::MAX);
+    }
+
+    fn set_timer(&mut self, at: Timestamp, token: u64) -> Result<(), TimerError> {
+        let set = self.timers.set(at, token);
+        if set.is_err() {
+            self.counters.refused += 1;
+        } else {
+            self.next_due = self.next_due.min(at);
+        }
+        set
+    }
+
     fn order(&self, id: OrderId) -> Option<&TickOrder> {
         // A scan: slots are few (hundreds) and a map would allocate or need a bound of its own.
         self.slots.iter().find(|s| s.in_use && s.order.id == id).map(|s| &s.order)
@@ -285,6 +307,7 @@ impl Core {
         self.load[i] += 1;
         let at = now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
         self.to_venue.push(at, Request::New(slot));
+        self.next_due = self.next_due.min(at);
         self.counters.orders += 1;
         Ok(id)
     }
@@ -351,13 +374,8 @@ impl Core {
         let at = self.now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
         // `slot < max_orders ≤ MAX_ORDERS`, checked at construction.
         self.to_venue.push(at, Request::Cancel(slot as u32));
+        self.next_due = self.next_due.min(at);
         Ok(())
-    }
-
-    /// Whether anything waits for its time: the fast-path test before each event.
-    #[inline(always)]
-    fn has_pending(&self) -> bool {
-        !self.to_venue.is_empty() || !self.to_engine.is_empty() || self.timers.len() != 0
     }
 
     /// A request reaches the venue.
@@ -569,6 +587,7 @@ impl<S: TickStrategy> Engine<S> {
             latency: config.latency,
             counters: EngineCounters::default(),
             now: Timestamp::EPOCH,
+            next_due: Timestamp::MAX,
             next_id: 1,
         };
         Ok(Self { strategy, markets: vec![MarketState::default(); config.instruments], core })
@@ -616,7 +635,7 @@ impl<S: TickStrategy> Engine<S> {
         // The engine's time never goes back (a replay restarted on the same engine, a feed that
         // steps back): an older event is processed at the engine's time.
         let ts = ev.ts_recv.max(self.core.now);
-        if self.core.has_pending() {
+        if ts >= self.core.next_due {
             self.advance(ts, true);
         }
         let top_changed = self.markets[i].apply(ev);
@@ -626,7 +645,7 @@ impl<S: TickStrategy> Engine<S> {
         }
         let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
         self.strategy.on_event(&mut ctx, ev);
-        if top_changed {
+        if S::ON_BOOK && top_changed {
             let top = self.markets[i].best;
             let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
             self.strategy.on_book(&mut ctx, ev.instrument, top.as_ref());
@@ -642,7 +661,8 @@ impl<S: TickStrategy> Engine<S> {
         let core = &mut self.core;
         let grew = core.venue.on_market(i, &ev.payload, quoted, now, reply_at, &mut core.to_engine);
         core.counters.report_queue_grew += u64::from(grew);
-        if core.to_engine.next_at().is_some_and(|t| t <= now) {
+        core.next_due = core.next_due.min(reply_at);
+        if reply_at <= now {
             self.advance(now, true);
             self.core.now = now;
         }
@@ -658,7 +678,10 @@ impl<S: TickStrategy> Engine<S> {
             let timer = if fire_timers { due(self.core.timers.next_at()) } else { None };
             // Earliest first; ties: venue, then reports, then timers.
             let first = [venue, report, timer].into_iter().flatten().min();
-            let Some(at) = first else { return };
+            let Some(at) = first else {
+                self.core.refresh_due();
+                return;
+            };
             self.core.now = at;
             if venue == Some(at) {
                 if let Some(d) = self.core.to_venue.pop() {

@@ -21,6 +21,11 @@ use crate::order::Side;
 /// event itself ([`TickStrategy::on_event`], which by default calls the typed callback), then
 /// [`TickStrategy::on_book`] when the top of the book changed.
 pub trait TickStrategy {
+    /// Whether the engine calls [`TickStrategy::on_book`]; a strategy that does not use it says
+    /// `false`, and the engine skips comparing tops of book (a compile-time constant: the test
+    /// folds away).
+    const ON_BOOK: bool = true;
+
     /// Once, before the first event.
     fn on_start(&mut self, _ctx: &mut TickContext<'_>) {}
 
@@ -69,6 +74,8 @@ pub trait TickStrategy {
 pub struct NoopStrategy;
 
 impl TickStrategy for NoopStrategy {
+    const ON_BOOK: bool = false;
+
     #[inline]
     fn on_event(&mut self, _ctx: &mut TickContext<'_>, _ev: &Event) {}
 }
@@ -211,6 +218,6 @@ impl TickContext<'_> {
     /// # Errors
     /// [`TimerError::Full`] when the engine's timer capacity is reached.
     pub fn set_timer(&mut self, at: Timestamp, token: u64) -> Result<(), TimerError> {
-        self.core.timers.set(at, token)
+        self.core.set_timer(at, token)
     }
 }

@@ -59,8 +59,4 @@ impl Timers {
     pub(crate) fn pop(&mut self) -> Option<Timer> {
         self.heap.pop().map(|Reverse((at, _, token))| Timer { at, token })
     }
-
-    pub(crate) fn len(&self) -> usize {
-        self.heap.len()
-    }
 }
