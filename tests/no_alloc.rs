@@ -113,15 +113,19 @@ fn the_counter_sees_this_threads_allocations() {
 }
 
 /// The tick replay allocates nothing per event: decoding from the mapping, the engine's market
-/// state, the resting-order check with fills, and a strategy that places and cancels orders all
-/// run on memory sized at start-up. 10^6 events are counted after a warm-up replay.
+/// state, the venue's fill check, the latency queues and the ledger, with a strategy that places
+/// and cancels orders, all run on memory sized at start-up. 10^6 events are counted after a
+/// warm-up replay; then the example quoter, behind latency, over 200,000 more.
 #[test]
 fn a_tick_replay_allocates_nothing_per_event_after_warm_up() {
-    use kestrel_engine::engine::{Engine, EngineConfig, OrderKind, TickContext, TickFill, TickStrategy};
+    use kestrel_engine::engine::{
+        Engine, EngineConfig, Latency, OrderKind, TickContext, TickFill, TickStrategy,
+    };
+    use kestrel_engine::strategy::quoter::{Quoter as ExampleQuoter, QuoterParams};
     use kestrel_replay::generate::{GenKind, GenSpec, generate_file, plain_instrument};
     use kestrel_replay::replayer::replay;
     use kestrel_replay::tick::TickFile;
-    use kestrel_types::{InstrumentId, Money, Quote};
+    use kestrel_types::{InstrumentId, Money, Quote, TimeSpan};
 
     /// Keeps a buy at the bid and a sell at the ask, at most four working, oldest canceled first:
     /// every part of the engine's order path runs (submit, accept, fill, cancel, slot reuse), and
@@ -175,10 +179,27 @@ fn a_tick_replay_allocates_nothing_per_event_after_warm_up() {
         }
         events
     });
-    drop(file);
-    let _ = std::fs::remove_file(&path);
     assert_eq!(events, 1_000_000);
     assert_eq!(allocations, 0, "the replay allocated {allocations} times over {events} events");
     assert!(engine.strategy().fills > 1_000, "the orders must fill for the measure to mean anything");
     assert_eq!(engine.counters().refused, 0);
+
+    // The example quoting strategy behind 50 µs of latency each way: warmed up on the first
+    // 50,000 events, counted over the rest (time only moves forward, so one pass).
+    let latency = Latency::symmetric(TimeSpan::from_nanos(50_000));
+    let mut quoter =
+        Engine::try_new(EngineConfig { latency, ..config }, ExampleQuoter::new(QuoterParams::default()))
+            .unwrap();
+    quoter.set_instruments(&file.header().instruments);
+    quoter.start();
+    let mut events = file.events().map(Result::unwrap);
+    events.by_ref().take(50_000).for_each(|ev| quoter.on_event(&ev));
+    let (counted, allocations) = count_allocations(|| events.map(|ev| quoter.on_event(&ev)).count());
+    drop(file);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(counted, 200_000);
+    assert_eq!(allocations, 0, "the quoter's run allocated {allocations} times over {counted} events");
+    let stats = quoter.strategy().stats();
+    assert!(stats.placed > 1_000 && quoter.counters().fills > 10, "{stats:?} {:?}", quoter.counters());
+    assert_eq!(quoter.counters().report_queue_grew, 0);
 }

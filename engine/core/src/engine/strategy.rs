@@ -203,6 +203,45 @@ impl TickContext<'_> {
         self.submit(OrderRequest { instrument, side: Side::Sell, size, kind })
     }
 
+    /// Closes the position in `instrument` with an order of `kind` (a market order, say): sells
+    /// when long, buys when short; `None` when flat (nothing is sent).
+    ///
+    /// Orders already working are not counted: a strategy with exits working cancels them first.
+    ///
+    /// # Errors
+    /// As [`TickContext::submit`].
+    pub fn close(
+        &mut self,
+        instrument: InstrumentId,
+        kind: OrderKind,
+    ) -> Result<Option<OrderId>, SubmitError> {
+        self.order_target_size(instrument, Qty::ZERO, kind)
+    }
+
+    /// Sends the order that takes the position in `instrument` to `target` (signed): a buy of the
+    /// difference below it, a sell above it; `None` when already there.
+    ///
+    /// # Errors
+    /// As [`TickContext::submit`].
+    pub fn order_target_size(
+        &mut self,
+        instrument: InstrumentId,
+        target: Qty,
+        kind: OrderKind,
+    ) -> Result<Option<OrderId>, SubmitError> {
+        let position = self.position(instrument);
+        // Both within ±Qty::MAX: the difference of a target and a position can overflow only
+        // for absurd targets, which the size check refuses.
+        let Some(diff) = target.checked_sub(position) else {
+            return Err(SubmitError::SizeNotPositive { size: target });
+        };
+        if diff.is_zero() {
+            return Ok(None);
+        }
+        let side = if diff.is_positive() { Side::Buy } else { Side::Sell };
+        self.submit(OrderRequest { instrument, side, size: diff.abs(), kind }).map(Some)
+    }
+
     /// Sends a cancel; the order stays open (with `cancel_pending`) until the venue's answer
     /// arrives, and can still fill in between.
     ///

@@ -598,3 +598,22 @@ fn churning_orders_through_random_markets_leaks_no_slot_and_the_ledgers_agree() 
         assert_eq!(e.counters().ledger_errors, 0);
     }
 }
+
+#[test]
+fn close_and_target_size_send_the_difference() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 50, 1001, 50));
+    assert_eq!(e.context().close(I0, OrderKind::Market), Ok(None), "flat: nothing to close");
+    let id = e.context().order_target_size(I0, q(5), OrderKind::Market).unwrap().unwrap();
+    assert_eq!(e.order(id).unwrap().request.side, crate::order::Side::Buy);
+    e.on_event(&quote(2, 1000, 50, 1001, 50));
+    assert_eq!(e.ledger().position(I0).size(), q(5));
+    assert_eq!(e.context().order_target_size(I0, q(5), OrderKind::Market), Ok(None));
+    let id = e.context().order_target_size(I0, q(-2), OrderKind::Market).unwrap().unwrap();
+    assert_eq!(e.order(id).unwrap().request.size, q(7));
+    e.on_event(&quote(3, 1000, 50, 1001, 50));
+    assert_eq!(e.ledger().position(I0).size(), q(-2));
+    e.context().close(I0, OrderKind::Market).unwrap();
+    e.on_event(&quote(4, 1000, 50, 1001, 50));
+    assert_eq!(e.ledger().position(I0).size(), Qty::ZERO);
+}
