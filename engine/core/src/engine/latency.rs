@@ -57,6 +57,10 @@ impl<T: Copy> Fifo<T> {
         self.bound
     }
 
+    pub(crate) fn len(&self) -> usize {
+        self.queue.len()
+    }
+
     pub(crate) fn is_full(&self) -> bool {
         self.queue.len() >= self.bound
     }
@@ -76,5 +80,10 @@ impl<T: Copy> Fifo<T> {
 
     pub(crate) fn pop(&mut self) -> Option<Due<T>> {
         self.queue.pop_front()
+    }
+
+    /// The front message, without taking it.
+    pub(crate) fn front(&self) -> Option<&Due<T>> {
+        self.queue.front()
     }
 }

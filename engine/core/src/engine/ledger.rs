@@ -117,10 +117,12 @@ impl Ledger {
         cash.try_sub(commission)
     }
 
-    /// Books a fill of `qty` (positive) at `price`.
+    /// Books a fill of `qty` (positive) at `price`, with the scheme's commission, or `fee` when
+    /// the venue reported what it charged (a live venue's fee is the truth).
     ///
     /// # Errors
     /// [`ArithError`] out of range; the ledger is then unchanged.
+    #[expect(clippy::too_many_arguments, reason = "the fields of one fill")]
     pub(crate) fn book(
         &mut self,
         scheme: &CommissionScheme,
@@ -129,6 +131,7 @@ impl Ledger {
         qty: Qty,
         price: Price,
         at: Timestamp,
+        fee: Option<Money>,
     ) -> Result<FillMoney, ArithError> {
         let overflow = ArithError::Overflow { op: "Ledger::book" };
         let i = instrument.index();
@@ -137,8 +140,16 @@ impl Ledger {
             Side::Buy => qty,
             Side::Sell => -qty,
         };
-        let commission = scheme.commission(qty, price)?;
-        let cash = self.cash_after(scheme, side, qty, price)?;
+        let commission = match fee {
+            Some(fee) => fee,
+            None => scheme.commission(qty, price)?,
+        };
+        let flow = qty.notional(price);
+        let cash = match side {
+            Side::Buy => self.cash.try_sub(flow)?,
+            Side::Sell => self.cash.try_add(flow)?,
+        }
+        .try_sub(commission.to_notional()?)?;
         let update = position.update(signed, price, at)?;
         let realized = scheme.closed_pnl(&update, price)?;
         let fees = self.fees.try_add(commission)?;

@@ -66,6 +66,7 @@
 //! the strategy call is static dispatch (`Engine<S>` is generic), so a [`NoopStrategy`] costs
 //! nothing.
 
+mod hash;
 mod latency;
 pub mod ledger;
 mod market;
@@ -76,17 +77,20 @@ mod tests;
 mod timer;
 mod venue;
 
+pub use hash::StateHash;
 pub use latency::Latency;
 pub use ledger::{FillMoney, Ledger};
 pub use market::{BestQuote, LastTrade, MarketCounters, MarketState};
 pub use order::{
-    CancelError, Liquidity, OrderKind, OrderRequest, OrderUpdate, SubmitError, TickFill, TickOrder,
-    UpdateReason,
+    CancelError, Liquidity, OrderKind, OrderRequest, OrderUpdate, RequestKind, SubmitError, TickFill,
+    TickOrder, UpdateReason, VenueRequest,
 };
 pub use strategy::{Grid, NoopStrategy, TickContext, TickStrategy};
 pub use timer::{Timer, TimerError};
 
-use kestrel_types::{ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Timestamp};
+use kestrel_types::{
+    ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Payload, Timestamp,
+};
 
 use crate::order::Status;
 use crate::scheme::CommissionScheme;
@@ -118,6 +122,22 @@ pub struct EngineConfig {
     pub scheme: CommissionScheme,
     /// Whether a trade exactly at a resting limit fills it (see the fill rules).
     pub optimistic: bool,
+    /// Where orders go: the simulated venue, or a live venue through the runtime.
+    pub venue: VenueMode,
+}
+
+/// Where the engine's orders go.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VenueMode {
+    /// The simulated venue inside the engine, behind [`EngineConfig::latency`] (backtests).
+    #[default]
+    Simulated,
+    /// A live venue: requests wait in the engine's bounded queue until the runtime takes them
+    /// ([`Engine::drain_requests`]) onto the outbound ring; the venue's execution reports come back
+    /// as [`Payload::Exec`](kestrel_types::Payload::Exec) events. Latency is the real one, so
+    /// [`EngineConfig::latency`] is not used; a full queue refuses new orders
+    /// ([`SubmitError::QueueFull`]).
+    External,
 }
 
 impl EngineConfig {
@@ -143,6 +163,7 @@ impl EngineConfig {
             cash: Money::from_raw(10_000 * 1_000_000_000),
             scheme: CommissionScheme::broker_default(),
             optimistic: false,
+            venue: VenueMode::Simulated,
         }
     }
 }
@@ -205,16 +226,20 @@ pub struct EngineCounters {
     pub refused: u64,
     /// Times the report queue grew past its reserve (a burst of reports beyond it; none lost).
     pub report_queue_grew: u64,
+    /// Execution reports for orders the engine does not hold (unknown or already ended ids, or
+    /// reports while the engine runs a simulated venue): counted and skipped.
+    pub unknown_reports: u64,
     /// Fills the venue booked that the engine's ledger could not (the two ledgers diverged: a
     /// bug, never expected; each is also reported to the strategy as [`UpdateReason::Overflow`]).
     pub ledger_errors: u64,
 }
 
-/// A request on its way to the venue.
+/// A request on its way to the venue: the order's slot, and the `ts_event` of the event being
+/// processed when it was made (a live request carries it to the gateway).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Request {
-    New(u32),
-    Cancel(u32),
+    New(u32, Timestamp),
+    Cancel(u32, Timestamp),
 }
 
 /// One order slot: the order, and how many messages about it are in flight (a slot is reused only
@@ -242,6 +267,9 @@ pub struct Core {
     ledger: Ledger,
     scheme: CommissionScheme,
     latency: Latency,
+    mode: VenueMode,
+    /// The `ts_event` of the event being processed (what a request reacts to).
+    cause: Timestamp,
     counters: EngineCounters,
     now: Timestamp,
     /// The earliest due time of anything waiting (timers, requests, reports), `Timestamp::MAX`
@@ -253,7 +281,9 @@ pub struct Core {
 impl Core {
     /// Recomputes [`Core::next_due`] from the queues' fronts.
     fn refresh_due(&mut self) {
-        self.next_due = [self.to_venue.next_at(), self.to_engine.next_at(), self.timers.next_at()]
+        // Requests to a live venue are the runtime's to take, not due at any time here.
+        let venue = if self.mode == VenueMode::Simulated { self.to_venue.next_at() } else { None };
+        self.next_due = [venue, self.to_engine.next_at(), self.timers.next_at()]
             .into_iter()
             .flatten()
             .min()
@@ -305,9 +335,9 @@ impl Core {
         s.in_use = true;
         s.in_flight = 1;
         self.load[i] += 1;
-        let at = now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
-        self.to_venue.push(at, Request::New(slot));
-        self.next_due = self.next_due.min(at);
+        let at = self.request_time();
+        self.to_venue.push(at, Request::New(slot, self.cause));
+        self.request_due(at);
         self.counters.orders += 1;
         Ok(id)
     }
@@ -371,18 +401,74 @@ impl Core {
         let s = &mut self.slots[slot];
         s.order.cancel_pending = true;
         s.in_flight += 1;
-        let at = self.now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX);
+        let at = self.request_time();
         // `slot < max_orders ≤ MAX_ORDERS`, checked at construction.
-        self.to_venue.push(at, Request::Cancel(slot as u32));
-        self.next_due = self.next_due.min(at);
+        self.to_venue.push(at, Request::Cancel(slot as u32, self.cause));
+        self.request_due(at);
         Ok(())
+    }
+
+    /// When a request sent now reaches the simulated venue (now, for a live one: it leaves when
+    /// the runtime takes it).
+    fn request_time(&self) -> Timestamp {
+        match self.mode {
+            VenueMode::Simulated => self.now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX),
+            VenueMode::External => self.now,
+        }
+    }
+
+    /// A request queued for `at`: due then for the simulated venue only.
+    fn request_due(&mut self, at: Timestamp) {
+        if self.mode == VenueMode::Simulated {
+            self.next_due = self.next_due.min(at);
+        }
+    }
+
+    /// The live venue's report `r` (an [`kestrel_types::ExecRecord`]) for one of our orders, at `at`.
+    fn on_exec(
+        &mut self,
+        at: Timestamp,
+        venue_ts: Timestamp,
+        r: &kestrel_types::ExecRecord,
+    ) -> Option<Delivery> {
+        let Some(slot) = self.slots.iter().position(|s| s.in_use && s.order.id.0 == r.order) else {
+            self.counters.unknown_reports += 1;
+            return None;
+        };
+        let order = self.slots[slot].order;
+        let status = Status::ALL.get(usize::from(r.status)).copied();
+        let qty = r.qty.abs();
+        let kind = match status {
+            _ if qty.is_positive() => ReportKind::Fill {
+                qty,
+                price: r.price,
+                liquidity: Liquidity::Taker,
+                venue_ts,
+                fee: Some(Money::from_raw(i128::from(r.fee))),
+            },
+            Some(Status::Submitted | Status::Accepted) if order.status == Status::Submitted => {
+                ReportKind::Accepted
+            }
+            Some(Status::Canceled | Status::Expired) if order.is_open() => ReportKind::Canceled,
+            Some(Status::Margin) if order.is_open() => ReportKind::Margin,
+            Some(Status::Rejected) if order.is_open() => ReportKind::Rejected,
+            // The venue says the order already ended while we asked to cancel it.
+            Some(Status::Completed | Status::Canceled) if order.cancel_pending => ReportKind::CancelTooLate,
+            // Anything else changes nothing we hold (a duplicate, a stale acknowledgement).
+            _ => {
+                self.counters.unknown_reports += 1;
+                return None;
+            }
+        };
+        // `slot < max_orders ≤ MAX_ORDERS`.
+        Some(self.at_engine(at, Report { slot: slot as u32, kind }))
     }
 
     /// A request reaches the venue.
     fn at_venue(&mut self, at: Timestamp, request: Request) {
         let reply_at = at.checked_add(self.latency.response).unwrap_or(Timestamp::MAX);
         let grew = match request {
-            Request::New(slot) => {
+            Request::New(slot, _) => {
                 let o = self.slots[slot as usize].order;
                 let triggered = matches!(o.request.kind, OrderKind::Market | OrderKind::Limit { .. });
                 let order = VenueOrder {
@@ -396,7 +482,7 @@ impl Core {
                 };
                 self.venue.arrive(slot, order, &mut self.to_engine, reply_at)
             }
-            Request::Cancel(slot) => self.venue.cancel(slot, &mut self.to_engine, reply_at),
+            Request::Cancel(slot, _) => self.venue.cancel(slot, &mut self.to_engine, reply_at),
         };
         self.counters.report_queue_grew += u64::from(grew);
     }
@@ -417,9 +503,17 @@ impl Core {
                     order.status = Status::Accepted;
                 }
             }
-            ReportKind::Fill { qty, price, liquidity, venue_ts } => {
+            ReportKind::Fill { qty, price, liquidity, venue_ts, fee } => {
                 let side = order.request.side;
-                match self.ledger.book(&self.scheme, order.request.instrument, side, qty, price, venue_ts) {
+                match self.ledger.book(
+                    &self.scheme,
+                    order.request.instrument,
+                    side,
+                    qty,
+                    price,
+                    venue_ts,
+                    fee,
+                ) {
                     Ok(money) => {
                         order.filled = order.filled.checked_add(qty).unwrap_or(order.request.size);
                         order.cost = order.cost.checked_add(qty.notional(price)).unwrap_or(order.cost);
@@ -468,6 +562,10 @@ impl Core {
             ReportKind::Overflow => {
                 order.status = Status::Rejected;
                 reason = UpdateReason::Overflow;
+            }
+            ReportKind::Rejected => {
+                order.status = Status::Rejected;
+                reason = UpdateReason::VenueRejected;
             }
         }
         order.updated_at = at;
@@ -585,6 +683,8 @@ impl<S: TickStrategy> Engine<S> {
             ledger,
             scheme: config.scheme,
             latency: config.latency,
+            mode: config.venue,
+            cause: Timestamp::EPOCH,
             counters: EngineCounters::default(),
             now: Timestamp::EPOCH,
             next_due: Timestamp::MAX,
@@ -640,8 +740,12 @@ impl<S: TickStrategy> Engine<S> {
         }
         let top_changed = self.markets[i].apply(ev);
         self.core.now = ts;
+        self.core.cause = ev.ts_event;
         if self.core.venue.working(i) != 0 {
             self.match_event(i, ev);
+        }
+        if let Payload::Exec(r) = &ev.payload {
+            self.on_exec(ts, ev.ts_event, r);
         }
         let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
         self.strategy.on_event(&mut ctx, ev);
@@ -650,6 +754,57 @@ impl<S: TickStrategy> Engine<S> {
             let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
             self.strategy.on_book(&mut ctx, ev.instrument, top.as_ref());
         }
+    }
+
+    /// A live venue's execution report: updates the order and the ledger, tells the strategy.
+    #[inline(never)]
+    fn on_exec(&mut self, ts: Timestamp, venue_ts: Timestamp, r: &kestrel_types::ExecRecord) {
+        if self.core.mode != VenueMode::External {
+            self.core.counters.unknown_reports += 1;
+            return;
+        }
+        if let Some(delivery) = self.core.on_exec(ts, venue_ts, r) {
+            let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
+            if let Some(fill) = delivery.fill {
+                self.strategy.on_fill(&mut ctx, &fill);
+            }
+            self.strategy.on_order(&mut ctx, &delivery.update);
+        }
+    }
+
+    /// Hands the requests waiting for a live venue to `send`, oldest first, until it returns
+    /// `false` (the outbound ring is full: that request and the later ones stay queued, in order,
+    /// for the next call). Returns how many were taken. Nothing for a simulated venue.
+    pub fn drain_requests(&mut self, mut send: impl FnMut(&VenueRequest) -> bool) -> usize {
+        if self.core.mode != VenueMode::External {
+            return 0;
+        }
+        let mut taken = 0;
+        while let Some(front) = self.core.to_venue.front() {
+            let (kind, slot, cause) = match front.msg {
+                Request::New(slot, cause) => (RequestKind::New, slot, cause),
+                Request::Cancel(slot, cause) => (RequestKind::Cancel, slot, cause),
+            };
+            let order = self.core.slots[slot as usize].order;
+            let req = VenueRequest { kind, order: order.id, request: order.request, sent: front.at, cause };
+            if !send(&req) {
+                break;
+            }
+            self.core.to_venue.pop();
+            taken += 1;
+        }
+        taken
+    }
+
+    /// Requests waiting for the runtime (a live venue's outbound queue).
+    pub fn pending_requests(&self) -> usize {
+        if self.core.mode == VenueMode::External { self.core.to_venue.len() } else { 0 }
+    }
+
+    /// When the engine next needs to run without an event (a timer, or a simulated venue's
+    /// message): a live runtime injects a timer event then. `Timestamp::MAX` when nothing waits.
+    pub fn next_due(&self) -> Timestamp {
+        self.core.next_due
     }
 
     /// The slow path: the instrument has working orders.
@@ -673,7 +828,8 @@ impl<S: TickStrategy> Engine<S> {
     fn advance(&mut self, upto: Timestamp, fire_timers: bool) {
         loop {
             let due = |t: Option<Timestamp>| t.filter(|t| *t <= upto);
-            let venue = due(self.core.to_venue.next_at());
+            let venue =
+                if self.core.mode == VenueMode::Simulated { due(self.core.to_venue.next_at()) } else { None };
             let report = due(self.core.to_engine.next_at());
             let timer = if fire_timers { due(self.core.timers.next_at()) } else { None };
             // Earliest first; ties: venue, then reports, then timers.

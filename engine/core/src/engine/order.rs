@@ -145,6 +145,8 @@ pub enum UpdateReason {
     CancelTooLate,
     /// Booking a fill left the account's range; the order no longer works.
     Overflow,
+    /// The venue refused the order (a live venue's reject).
+    VenueRejected,
 }
 
 impl UpdateReason {
@@ -155,6 +157,7 @@ impl UpdateReason {
             Self::InsufficientCash => "insufficient cash",
             Self::CancelTooLate => "cancel too late: already completed",
             Self::Overflow => "amount out of the account's range",
+            Self::VenueRejected => "rejected by the venue",
         }
     }
 }
@@ -199,6 +202,32 @@ pub struct TickFill {
     pub realized: Money,
     /// The position's signed size after it.
     pub position: Qty,
+}
+
+/// What a request to a venue asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RequestKind {
+    /// Place the order.
+    New,
+    /// Cancel it.
+    Cancel,
+}
+
+/// A request for a live venue, as an engine with [`super::VenueMode::External`] hands it to its
+/// runtime (which puts it on the outbound ring to the gateway). `Copy` and small: one ring slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VenueRequest {
+    /// Place or cancel.
+    pub kind: RequestKind,
+    /// The engine's order id (the gateway maps it to the venue's client order id).
+    pub order: OrderId,
+    /// The order (for a cancel: the order being canceled).
+    pub request: OrderRequest,
+    /// The engine's time when the strategy sent it.
+    pub sent: Timestamp,
+    /// The `ts_event` of the event being processed when it was sent: what the request reacts to
+    /// (a latency harness measures tick-to-order from it).
+    pub cause: Timestamp,
 }
 
 /// Why a submission was refused before it left the engine. Small and `Copy`: a refusal is data,

@@ -617,3 +617,130 @@ fn close_and_target_size_send_the_difference() {
     e.on_event(&quote(4, 1000, 50, 1001, 50));
     assert_eq!(e.ledger().position(I0).size(), Qty::ZERO);
 }
+
+fn exec(us: i64, order: OrderId, status: Status, qty: i64, price: i64, fee_nanos: i64) -> Event {
+    let code = Status::ALL.iter().position(|s| *s == status).unwrap();
+    ev(
+        us,
+        Payload::Exec(kestrel_types::ExecRecord {
+            order: order.0,
+            exec: 0,
+            status: u8::try_from(code).unwrap(),
+            qty: q(qty),
+            price: p(price),
+            fee: fee_nanos,
+        }),
+    )
+}
+
+fn external() -> Engine<Recorder> {
+    engine_with(EngineConfig { venue: VenueMode::External, queue: 2, ..config() })
+}
+
+fn drain(e: &mut Engine<Recorder>) -> Vec<VenueRequest> {
+    let mut out = Vec::new();
+    e.drain_requests(|r| {
+        out.push(*r);
+        true
+    });
+    out
+}
+
+#[test]
+fn with_a_live_venue_requests_leave_through_the_queue_and_reports_come_back_as_events() {
+    let mut e = external();
+    e.on_event(&quote(10, 1000, 5, 1010, 5));
+    let id = buy(&mut e, 3, limit(1005));
+    let reqs = drain(&mut e);
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(
+        (reqs[0].kind, reqs[0].order, reqs[0].cause, reqs[0].sent),
+        (RequestKind::New, id, t(10), t(10))
+    );
+    assert!(drain(&mut e).is_empty(), "taken once");
+    // The simulated venue is not involved: a crossing quote fills nothing.
+    e.on_event(&quote(11, 1000, 5, 1000, 5));
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&exec(12, id, Status::Accepted, 0, 0, 0));
+    e.on_event(&exec(13, id, Status::Partial, 2, 1004, 7_000_000)); // fee 0.007
+    assert_eq!(e.order(id).unwrap().status, Status::Partial);
+    assert_eq!(e.ledger().fees().to_string(), "0.007");
+    assert_eq!(e.ledger().position(I0).size(), q(2));
+    e.context().cancel(id).unwrap();
+    let reqs = drain(&mut e);
+    assert_eq!((reqs[0].kind, reqs[0].order), (RequestKind::Cancel, id));
+    e.on_event(&exec(14, id, Status::Canceled, 0, 0, 0));
+    assert_eq!(
+        e.strategy().updates(),
+        vec![
+            (id, Status::Accepted, UpdateReason::None, t(12)),
+            (id, Status::Partial, UpdateReason::None, t(13)),
+            (id, Status::Canceled, UpdateReason::None, t(14)),
+        ]
+    );
+    // A report for an order the engine no longer holds is counted and skipped.
+    e.on_event(&exec(15, id, Status::Canceled, 0, 0, 0));
+    assert_eq!(e.counters().unknown_reports, 1);
+}
+
+#[test]
+fn a_live_venue_can_reject_and_a_cancel_can_arrive_too_late() {
+    let mut e = external();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    let a = buy(&mut e, 1, OrderKind::Market);
+    let b = sell(&mut e, 1, OrderKind::Market);
+    drain(&mut e);
+    e.on_event(&exec(2, a, Status::Rejected, 0, 0, 0));
+    e.on_event(&exec(3, b, Status::Accepted, 0, 0, 0));
+    e.context().cancel(b).unwrap();
+    e.on_event(&exec(4, b, Status::Completed, 1, 1000, 0));
+    e.on_event(&exec(5, b, Status::Completed, 0, 0, 0)); // the venue's answer to the cancel
+    let u = e.strategy().updates();
+    assert!(u.contains(&(a, Status::Rejected, UpdateReason::VenueRejected, t(2))));
+    assert!(u.contains(&(b, Status::Completed, UpdateReason::CancelTooLate, t(5))));
+    assert_eq!(e.open_orders().count(), 0);
+}
+
+#[test]
+fn a_full_request_queue_refuses_new_orders_and_keeps_what_the_ring_did_not_take() {
+    let mut e = external();
+    e.on_event(&quote(1, 1000, 5, 1010, 5));
+    let a = buy(&mut e, 1, OrderKind::Market);
+    let b = buy(&mut e, 1, OrderKind::Market);
+    assert_eq!(e.context().buy(I0, q(1), OrderKind::Market), Err(SubmitError::QueueFull { capacity: 2 }));
+    // The ring takes one, then is full: the second stays queued, in order.
+    let mut taken = Vec::new();
+    assert_eq!(
+        e.drain_requests(|r| {
+            taken.push(r.order);
+            taken.len() < 2
+        }),
+        1
+    );
+    assert_eq!(taken, vec![a, b]);
+    assert_eq!(e.pending_requests(), 1);
+    assert_eq!(drain(&mut e).iter().map(|r| r.order).collect::<Vec<_>>(), vec![b]);
+    assert!(e.context().buy(I0, q(1), OrderKind::Market).is_ok());
+}
+
+#[test]
+fn the_state_hash_follows_orders_positions_and_balances() {
+    let run = |extra: bool| {
+        let mut e = external();
+        e.on_event(&quote(1, 1000, 5, 1010, 5));
+        let id = buy(&mut e, 2, OrderKind::Market);
+        drain(&mut e);
+        e.on_event(&exec(2, id, Status::Accepted, 0, 0, 0));
+        let mid = e.state_hash();
+        e.on_event(&exec(3, id, Status::Completed, 2, if extra { 1011 } else { 1010 }, 0));
+        (mid, e.state_hash())
+    };
+    let (a_mid, a_end) = run(false);
+    let (b_mid, b_end) = run(false);
+    let (c_mid, c_end) = run(true);
+    assert_eq!((a_mid, a_end), (b_mid, b_end), "the same events give the same hash");
+    assert_eq!(a_mid, c_mid);
+    assert_ne!(a_end, c_end, "a different fill price changes it");
+    assert_ne!(a_mid, a_end);
+    assert_eq!(a_end.to_string().len(), 64);
+}

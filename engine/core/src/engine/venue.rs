@@ -35,6 +35,8 @@ pub(crate) enum ReportKind {
         liquidity: Liquidity,
         /// When the venue filled it.
         venue_ts: Timestamp,
+        /// The fee the venue reported (a live venue); `None`: the run's commission scheme.
+        fee: Option<kestrel_types::Money>,
     },
     /// The cancel arrived while the order was working; it no longer is.
     Canceled,
@@ -44,6 +46,8 @@ pub(crate) enum ReportKind {
     Margin,
     /// Booking the fill overflowed the ledger's range; the order no longer works.
     Overflow,
+    /// A live venue refused the order.
+    Rejected,
 }
 
 /// The venue's state of one order.
@@ -207,7 +211,7 @@ impl Venue {
             *pool = pool.checked_sub(qty).unwrap_or(Qty::ZERO);
             let kind = match self.ledger.cash_after(&self.scheme, o.side, qty, price) {
                 Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
-                Ok(_) => match self.ledger.book(&self.scheme, o.instrument, o.side, qty, price, now) {
+                Ok(_) => match self.ledger.book(&self.scheme, o.instrument, o.side, qty, price, now, None) {
                     Ok(_) => None,
                     Err(_) => Some(ReportKind::Overflow),
                 },
@@ -218,7 +222,7 @@ impl Venue {
                 None => {
                     o.remaining = o.remaining.checked_sub(qty).unwrap_or(Qty::ZERO);
                     self.orders[slot as usize].remaining = o.remaining;
-                    ReportKind::Fill { qty, price, liquidity, venue_ts: now }
+                    ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee: None }
                 }
             };
             grew |= replies.push(reply_at, Report { slot, kind: report });
