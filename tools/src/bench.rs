@@ -43,6 +43,9 @@ pub(crate) enum BenchCommand {
     Bars(BarsArgs),
     /// Tick-replay throughput: generated trades and quotes through the tick engine, from a mapped file.
     Replay(ReplayArgs),
+    /// Tick-to-order latency through the live runtime on two threads, against the bare ring round
+    /// trip; writes `.hgrm` files and a percentile plot.
+    Latency(crate::bench_latency::LatencyArgs),
 }
 
 /// Options of `kestrel bench bars`.
@@ -75,6 +78,7 @@ pub(crate) fn run(cmd: &BenchCommand, out: &mut impl Write) -> Result<()> {
     match cmd {
         BenchCommand::Bars(args) => bars(args, out),
         BenchCommand::Replay(args) => replay(args, out),
+        BenchCommand::Latency(args) => crate::bench_latency::run(args, out),
     }
 }
 

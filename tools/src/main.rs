@@ -6,9 +6,16 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use kestrel_runtime::alloc::CountingAllocator;
+
+/// Counts allocations per thread (a thread-local increment each), so `kestrel bench latency` can
+/// show the engine thread allocates nothing after warm-up.
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 mod backtest;
 mod bench;
+mod bench_latency;
 mod convert;
 mod demo;
 mod generate;

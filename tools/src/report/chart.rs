@@ -42,12 +42,12 @@ const MAX_POINTS: usize = 4000;
 pub(super) const EQUITY_COLOUR: RGBColor = RGBColor(31, 119, 180);
 /// The drawdown area's colour.
 pub(super) const DRAWDOWN_COLOUR: RGBColor = RGBColor(214, 39, 40);
-const GRID: RGBColor = RGBColor(232, 232, 232);
-const AXIS: RGBColor = RGBColor(110, 110, 110);
-const INK: RGBColor = RGBColor(40, 40, 40);
+pub(super) const GRID: RGBColor = RGBColor(232, 232, 232);
+pub(super) const AXIS: RGBColor = RGBColor(110, 110, 110);
+pub(super) const INK: RGBColor = RGBColor(40, 40, 40);
 
 /// The font family the SVG names (the PNG is always DejaVu Sans).
-const FONT: &str = "sans-serif";
+pub(super) const FONT: &str = "sans-serif";
 
 /// Draws both charts: `(file name, bytes)` in the order to write them into `dir` (named in errors).
 pub(super) fn render_all(
@@ -427,7 +427,7 @@ fn svg(plot: &Plot, path: &Path) -> Result<Vec<u8>, ReportError> {
 }
 
 /// 8-bit RGB, the encoder's balanced level and default filter: fixed settings, so fixed bytes.
-fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingError> {
+pub(super) fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);
     enc.set_color(png::ColorType::Rgb);

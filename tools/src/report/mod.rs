@@ -19,6 +19,7 @@
 mod chart;
 mod files;
 mod html;
+pub mod latency;
 mod metrics;
 mod summary;
 mod text;

@@ -786,7 +786,14 @@ impl<S: TickStrategy> Engine<S> {
                 Request::Cancel(slot, cause) => (RequestKind::Cancel, slot, cause),
             };
             let order = self.core.slots[slot as usize].order;
-            let req = VenueRequest { kind, order: order.id, request: order.request, sent: front.at, cause };
+            let req = VenueRequest {
+                kind,
+                order: order.id,
+                request: order.request,
+                sent: front.at,
+                cause,
+                published: front.at,
+            };
             if !send(&req) {
                 break;
             }

@@ -228,6 +228,8 @@ pub struct VenueRequest {
     /// The `ts_event` of the event being processed when it was sent: what the request reacts to
     /// (a latency harness measures tick-to-order from it).
     pub cause: Timestamp,
+    /// When the runtime put it on the outbound ring (its clock); [`VenueRequest::sent`] until then.
+    pub published: Timestamp,
 }
 
 /// Why a submission was refused before it left the engine. Small and `Copy`: a refusal is data,

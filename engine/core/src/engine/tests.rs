@@ -744,3 +744,42 @@ fn the_state_hash_follows_orders_positions_and_balances() {
     assert_ne!(a_mid, a_end);
     assert_eq!(a_end.to_string().len(), 64);
 }
+
+#[test]
+fn a_live_venue_session_reuses_slots_order_after_order() {
+    let mut e = engine_with(EngineConfig { venue: VenueMode::External, max_orders: 4, ..config() });
+    for k in 0..100 {
+        e.on_event(&quote(3 * k, 1000, 5, 1010, 5));
+        let id =
+            e.context().buy(I0, q(1), OrderKind::Market).unwrap_or_else(|err| panic!("order {k}: {err}"));
+        assert_eq!(drain(&mut e).len(), 1);
+        e.on_event(&exec(3 * k + 1, id, Status::Completed, 1, 1010, 0));
+    }
+    assert_eq!(e.ledger().position(I0).size(), q(100));
+}
+
+#[test]
+fn a_live_venue_session_with_delayed_fills_keeps_its_capacity() {
+    let mut e = engine_with(EngineConfig { venue: VenueMode::External, ..config() });
+    let mut pending = std::collections::VecDeque::new();
+    for k in 0..2_000i64 {
+        e.on_event(&quote(10 * k, 1000, 5, 1010, 5));
+        let side_buy = k % 2 == 0;
+        let r = if side_buy {
+            e.context().buy(I0, q(1), OrderKind::Market)
+        } else {
+            e.context().sell(I0, q(1), OrderKind::Market)
+        };
+        let id = r.unwrap_or_else(|err| panic!("order {k}: {err}"));
+        for req in drain(&mut e) {
+            pending.push_back((req.order, req.request.side));
+        }
+        assert_eq!(pending.back().map(|p| p.0), Some(id));
+        while pending.len() > 3 {
+            let (o, side) = pending.pop_front().unwrap();
+            let qty = if side == crate::order::Side::Buy { 1 } else { -1 };
+            e.on_event(&exec(10 * k + 5, o, Status::Completed, qty, 1010, 0));
+        }
+    }
+    assert_eq!(e.counters().refused, 0);
+}

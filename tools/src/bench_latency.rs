@@ -1,0 +1,87 @@
+//! `kestrel bench latency`: the live runtime's tick-to-order latency on two threads, against the
+//! bare ring round trip measured in the same process on the same cores (see
+//! `kestrel_runtime::harness` for the layout). Prints one JSON line and writes a report folder:
+//! `.hgrm` files of every distribution and stage, and a percentile plot (PNG and SVG).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+use clap::Args;
+use hdrhistogram::Histogram;
+use kestrel_cli::report::latency::write_latency_report;
+use kestrel_runtime::harness::{HarnessConfig, run_harness};
+
+/// Options of `kestrel bench latency`.
+#[derive(Debug, Args)]
+pub(crate) struct LatencyArgs {
+    /// Quotes per second the venue thread plans.
+    #[arg(long, default_value_t = 100_000)]
+    rate: u64,
+    /// Quotes measured after the warm-up.
+    #[arg(long, default_value_t = 1_000_000)]
+    samples: u64,
+    /// Quotes sent first and not measured.
+    #[arg(long, default_value_t = 100_000)]
+    warmup: u64,
+    /// Bare ring round trips measured before and after the engine run, each.
+    #[arg(long, default_value_t = 200_000)]
+    rtt_samples: u64,
+    /// Run both threads unpinned.
+    #[arg(long)]
+    no_pin: bool,
+    /// The report folder.
+    #[arg(long, default_value = "reports/latency")]
+    out: PathBuf,
+}
+
+fn p(h: &Histogram<u64>, q: f64) -> u64 {
+    h.value_at_quantile(q)
+}
+
+/// Runs the harness, prints the JSON line, writes the report.
+pub(crate) fn run(args: &LatencyArgs, out: &mut impl Write) -> Result<()> {
+    let config = HarnessConfig {
+        rate: args.rate,
+        samples: args.samples,
+        warmup: args.warmup,
+        rtt_samples: args.rtt_samples,
+        engine_core: (!args.no_pin).then_some(0),
+        venue_core: (!args.no_pin).then_some(1),
+        ..HarnessConfig::default()
+    };
+    let r = run_harness(&config)?;
+    let t = &r.tick_to_order;
+    let rtt = r.rtt()?;
+    let allocations = r.allocations.map_or_else(|| "null".to_owned(), |a| a.to_string());
+    writeln!(
+        out,
+        "{{\"samples\":{},\"p50_ns\":{},\"p99_ns\":{},\"p999_ns\":{},\"p9999_ns\":{},\"max_ns\":{},\
+         \"ring_rtt_p50_ns\":{},\"ring_rtt_p99_ns\":{},\"ring_rtt_p999_ns\":{},\"allocations\":{allocations}}}",
+        t.len(),
+        p(t, 0.5),
+        p(t, 0.99),
+        p(t, 0.999),
+        p(t, 0.9999),
+        t.max(),
+        p(&rtt, 0.5),
+        p(&rtt, 0.99),
+        p(&rtt, 0.999),
+    )?;
+    let mut series: Vec<(&str, &Histogram<u64>)> =
+        vec![("tick_to_order", t), ("ring_rtt_before", &r.rtt_before), ("ring_rtt_after", &r.rtt_after)];
+    series.extend(r.stages.iter().map(|(n, h)| (*n, h)));
+    let title = format!("tick-to-order vs bare ring round trip ({} quotes/s)", args.rate);
+    write_latency_report(&args.out, "latency", &title, &series[..3])
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    write_latency_report(&args.out, "stages", "tick-to-order by stage", &series[3..])
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    let summary = format!(
+        "engine pinned: {}, venue pinned: {}, late sends: {}, engine refusals: {}, loop: {:?}\n",
+        r.runtime.pinned, r.venue_pinned, r.late_sends, r.engine.refused, r.runtime
+    );
+    std::fs::write(args.out.join("run.txt"), summary.as_bytes())
+        .with_context(|| format!("writing {}", args.out.join("run.txt").display()))?;
+    eprintln!("kestrel bench latency: report in {}", args.out.display());
+    Ok(())
+}
