@@ -255,6 +255,9 @@ struct Slot {
 #[derive(Debug)]
 pub struct Core {
     slots: Vec<Slot>,
+    /// Order id → slot, direct-mapped by the id's low bits ([`Core::slot_of`]).
+    index: Vec<u32>,
+    index_mask: u64,
     free: Vec<u32>,
     /// Orders working or on their way, per instrument (the venue's lane is reserved at submission).
     load: Vec<u16>,
@@ -279,6 +282,18 @@ pub struct Core {
 }
 
 impl Core {
+    /// The slot holding order `id`: the direct-mapped index first (one load and a check), a scan
+    /// of the slots when two held orders share an index entry (ids `mask + 1` apart).
+    #[inline]
+    fn slot_of(&self, id: OrderId) -> Option<usize> {
+        let held = |k: usize| self.slots.get(k).is_some_and(|s| s.in_use && s.order.id == id);
+        let guess = self.index.get((id.0 & self.index_mask) as usize).map(|k| *k as usize);
+        match guess {
+            Some(k) if held(k) => Some(k),
+            _ => (0..self.slots.len()).find(|k| held(*k)),
+        }
+    }
+
     /// Recomputes [`Core::next_due`] from the queues' fronts.
     fn refresh_due(&mut self) {
         // Requests to a live venue are the runtime's to take, not due at any time here.
@@ -302,7 +317,7 @@ impl Core {
 
     fn order(&self, id: OrderId) -> Option<&TickOrder> {
         // A scan: slots are few (hundreds) and a map would allocate or need a bound of its own.
-        self.slots.iter().find(|s| s.in_use && s.order.id == id).map(|s| &s.order)
+        self.slot_of(id).map(|k| &self.slots[k].order)
     }
 
     fn open_orders(&self) -> impl Iterator<Item = &TickOrder> {
@@ -334,6 +349,9 @@ impl Core {
         };
         s.in_use = true;
         s.in_flight = 1;
+        if let Some(e) = self.index.get_mut((id.0 & self.index_mask) as usize) {
+            *e = slot;
+        }
         self.load[i] += 1;
         let at = self.request_time();
         self.to_venue.push(at, Request::New(slot, self.cause));
@@ -385,8 +403,7 @@ impl Core {
 
     fn cancel(&mut self, id: OrderId) -> Result<(), CancelError> {
         let refused = |e| Err(e);
-        let Some(slot) = self.slots.iter().position(|s| s.in_use && s.order.id == id && s.order.is_open())
-        else {
+        let Some(slot) = self.slot_of(id).filter(|k| self.slots[*k].order.is_open()) else {
             self.counters.refused += 1;
             return refused(CancelError::NotOpen { order: id });
         };
@@ -431,7 +448,7 @@ impl Core {
         venue_ts: Timestamp,
         r: &kestrel_types::ExecRecord,
     ) -> Option<Delivery> {
-        let Some(slot) = self.slots.iter().position(|s| s.in_use && s.order.id.0 == r.order) else {
+        let Some(slot) = self.slot_of(OrderId(r.order)) else {
             self.counters.unknown_reports += 1;
             return None;
         };
@@ -669,8 +686,12 @@ impl<S: TickStrategy> Engine<S> {
             config.scheme,
             config.optimistic,
         );
+        // Twice the slots, a power of two: held orders' ids rarely share an entry.
+        let index_len = (config.max_orders * 2).next_power_of_two();
         let core = Core {
             slots: vec![Slot { order: empty, in_use: false, in_flight: 0 }; config.max_orders],
+            index: vec![0; index_len],
+            index_mask: index_len as u64 - 1,
             free,
             load: vec![0; config.instruments],
             lane_capacity: config.resting_per_instrument,
