@@ -71,7 +71,9 @@ fn the_demo_runs_with_no_arguments_and_two_runs_write_identical_reports() {
     assert_eq!(figure(&first, "events"), "100000");
     assert!(figure(&first, "fills").parse::<u64>().unwrap() > 10, "{first}");
     assert!(figure(&first, "events/s").split_whitespace().next().unwrap().parse::<f64>().unwrap() > 0.0);
-    for f in FILES {
+    let latency =
+        ["latency/order_ack.hgrm", "latency/fill_report.hgrm", "latency/latency.png", "latency/latency.svg"];
+    for f in FILES.into_iter().chain(latency) {
         let (x, y) = (std::fs::read(a.join(f)).unwrap(), std::fs::read(b.join(f)).unwrap());
         assert!(!x.is_empty(), "{f} is empty");
         assert!(x == y, "{f} differs between two runs of the same backtest");
@@ -98,6 +100,12 @@ fn the_demo_runs_with_no_arguments_and_two_runs_write_identical_reports() {
     }
     let fills = std::fs::read_to_string(a.join("fills.csv")).unwrap();
     assert_eq!((fills.lines().count() - 1).to_string(), figure(&first, "fills"));
+    // Modelled latency in the live harness's format: 50 µs each way, so acknowledgements come
+    // 100 µs after submission and fill reports 50 µs after the fill.
+    let ack = std::fs::read_to_string(a.join("latency/order_ack.hgrm")).unwrap();
+    assert!(ack.contains("#[Max     =   100031.000"), "{ack}");
+    let fill = std::fs::read_to_string(a.join("latency/fill_report.hgrm")).unwrap();
+    assert!(fill.contains("#[Max     =    50015.000"), "{fill}");
 }
 
 /// Converts a vendor file into a tick file in `dir`.

@@ -120,6 +120,8 @@ struct Outcome {
     report: Report,
     events: u64,
     elapsed: std::time::Duration,
+    /// Modelled latency distributions (tick runs): written in the live harness's format.
+    latency: Vec<(&'static str, hdrhistogram::Histogram<u64>)>,
 }
 
 /// Runs the backtest and writes the summary to `out`.
@@ -183,6 +185,14 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut impl Write) -> Result<()> {
     let dir = args.out.clone().unwrap_or_else(|| Path::new("reports").join(format!("{label}-{name}")));
     let written =
         write_report(&report, &dir).with_context(|| format!("writing the report to {}", dir.display()))?;
+    if !outcome.latency.is_empty() {
+        // The same files as `kestrel bench latency` writes for measured latency: one schema.
+        let series: Vec<(&str, &hdrhistogram::Histogram<u64>)> =
+            outcome.latency.iter().map(|(n, h)| (*n, h)).collect();
+        let title = format!("modelled order latency ({} µs each way)", args.latency_us);
+        kestrel_cli::report::latency::write_latency_report(&dir.join("latency"), "latency", &title, &series)
+            .with_context(|| format!("writing the latency report to {}", dir.display()))?;
+    }
     writeln!(out, "kestrel backtest: {name} on {}", report.info.inputs.join(", "))?;
     for line in summary_lines(&report, &written.metrics) {
         writeln!(out, "  {line}")?;
@@ -216,7 +226,7 @@ fn run_tick<S: TickStrategy>(
         optimistic: args.optimistic,
         ..EngineConfig::new(table.len())
     };
-    let mut engine = Engine::try_new(config, Recorded::new(strategy, symbols.clone(), interval))?;
+    let mut engine = Engine::try_new(config, Recorded::new(strategy, symbols.clone(), interval)?)?;
     engine.set_instruments(table);
     engine.start();
     let total: u64 = files.iter().map(|f| f.header().record_count).sum();
@@ -250,9 +260,10 @@ fn run_tick<S: TickStrategy>(
         currency: currency(table),
         ..RunInfo::default()
     };
+    let latency = vec![("order_ack", rec.order_ack), ("fill_report", rec.fill_report)];
     let report =
         Report { info, orders: rec.orders, fills: rec.fills, trades: rec.trades.rows, equity: rec.equity };
-    Ok(Outcome { report, events: stats.events, elapsed })
+    Ok(Outcome { report, events: stats.events, elapsed, latency })
 }
 
 /// The quote currency of the first instrument (the report's unit), `USD` without a table.
@@ -321,5 +332,5 @@ fn run_bars(
     };
     let report =
         Report { info, orders: run.orders, fills: run.fills, trades: run.trades, equity: run.equity };
-    Ok(Outcome { report, events: c.events, elapsed })
+    Ok(Outcome { report, events: c.events, elapsed, latency: Vec::new() })
 }

@@ -176,12 +176,30 @@ pub(crate) struct Recorded<S> {
     next_sample: Option<Timestamp>,
     /// Submissions seen (the `submitted` rows are written when the acknowledgement arrives).
     seen_orders: u64,
+    /// Modelled latency, in the live harness's schema: submission → acknowledgement at the engine,
+    /// and fill at the venue → its report at the engine (nanoseconds).
+    pub(crate) order_ack: hdrhistogram::Histogram<u64>,
+    pub(crate) fill_report: hdrhistogram::Histogram<u64>,
+}
+
+/// Nanoseconds from 1 ns to an hour, 3 significant digits (the live harness's precision).
+fn latency_histogram() -> Result<hdrhistogram::Histogram<u64>, hdrhistogram::CreationError> {
+    hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
+}
+
+/// Records `ns` (at least 1: a zero latency is the histogram's lowest value).
+fn record_latency(h: &mut hdrhistogram::Histogram<u64>, ns: i64) {
+    h.saturating_record(u64::try_from(ns.max(1)).unwrap_or(1));
 }
 
 impl<S> Recorded<S> {
-    pub(crate) fn new(inner: S, symbols: Vec<String>, interval: TimeSpan) -> Self {
+    pub(crate) fn new(
+        inner: S,
+        symbols: Vec<String>,
+        interval: TimeSpan,
+    ) -> Result<Self, hdrhistogram::CreationError> {
         let n = symbols.len();
-        Self {
+        Ok(Self {
             inner,
             symbols,
             orders: Vec::new(),
@@ -191,7 +209,9 @@ impl<S> Recorded<S> {
             interval: TimeSpan::from_nanos(interval.nanos().max(1)),
             next_sample: None,
             seen_orders: 0,
-        }
+            order_ack: latency_histogram()?,
+            fill_report: latency_histogram()?,
+        })
     }
 
     fn symbol(&self, ins: InstrumentId) -> String {
@@ -280,6 +300,7 @@ impl<S: TickStrategy> TickStrategy for Recorded<S> {
         if o.id.0 > self.seen_orders {
             // The order's first report: its submission comes first in the log, at its own time.
             self.seen_orders = o.id.0;
+            record_latency(&mut self.order_ack, update.ts.nanos() - o.submitted_at.nanos());
             let mut submitted = self.order_row(o.submitted_at, o, Status::Submitted, "");
             submitted.filled = Qty::ZERO;
             submitted.avg_price = None;
@@ -291,6 +312,7 @@ impl<S: TickStrategy> TickStrategy for Recorded<S> {
 
     fn on_fill(&mut self, ctx: &mut TickContext<'_>, f: &TickFill) {
         let symbol = self.symbol(f.instrument);
+        record_latency(&mut self.fill_report, f.ts.nanos() - f.venue_ts.nanos());
         self.fills.push(FillRow {
             ts: f.ts,
             order: f.order.0,
