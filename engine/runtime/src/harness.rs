@@ -198,6 +198,9 @@ impl Tap<TickToOrder> for StageTap {
     }
 }
 
+/// The most time one round-trip baseline may take.
+const RTT_BUDGET_NS: i64 = 15_000_000_000;
+
 /// Bare ring round trips between this thread and an echo thread on `echo_core`.
 fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, HarnessError> {
     let (mut to_echo, mut echo_rx) = rtrb::RingBuffer::<Timestamp>::new(config.ring_capacity);
@@ -223,8 +226,14 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
     });
     let mut h = histogram()?;
     let warm = config.rtt_samples / 10;
+    // A time budget: on a loaded machine a round trip can take a scheduler quantum (milliseconds);
+    // the baseline then stops early with what it has (its count says so) instead of running on.
+    let deadline = clock.now().nanos().saturating_add(RTT_BUDGET_NS);
     for k in 0..config.rtt_samples + warm {
         let t0 = clock.now();
+        if t0.nanos() > deadline {
+            break;
+        }
         while to_echo.push(t0).is_err() {
             std::hint::spin_loop();
         }

@@ -112,6 +112,8 @@ fn answer(req: &VenueRequest, filled: &mut Vec<OrderId>, n: u64, at: Timestamp) 
             vec![ev(rec(Status::Completed, Qty::ZERO, Price::ZERO))]
         }
         RequestKind::Cancel => vec![ev(rec(Status::Canceled, Qty::ZERO, Price::ZERO))],
+        // The session never amends.
+        RequestKind::Amend => Vec::new(),
     }
 }
 

@@ -47,6 +47,28 @@
 //! - **Cash**: a fill that would leave the venue's cash below zero is not made; the order ends in
 //!   `Margin` ([`ledger`]).
 //!
+//! # Time in force, flags, amends
+//! An order's "first look at the market" is the event its marketability is decided on (the first
+//! quote at or after arrival; the first trade with trades only; the trigger for stops).
+//! - **IOC** takes what that look offers (up to the liquidity left in the event) and the rest is
+//!   canceled ([`UpdateReason::IocRemainder`]); **FOK** fills completely at that look or is
+//!   canceled without a fill; **GTD** expires at its date (venue time) before it can fill on an
+//!   event at or after it.
+//! - **Post-only** is rejected if its first look would take; **reduce-only** fills at most the
+//!   venue's position on the closing side and the rest is canceled.
+//! - **Amend** (limit and/or size) works like a cancel in flight: the order works unchanged
+//!   (`replace_pending`) until the venue's answer; a new price or a larger size sends it to the back
+//!   of its queue, a smaller size keeps its place; an amend that arrives after the end comes back
+//!   as [`UpdateReason::AmendTooLate`].
+//!
+//! # Pre-trade risk ([`RiskLimits`])
+//! Before an order leaves the engine: kill switch, order size, order rate (a window of simulated
+//! time), price band around the reference price (the mark: mid, else last trade), order notional,
+//! and position (working orders on the same side counted as filled). A refusal returns
+//! [`SubmitError::Risk`] at once and the refused order (with an id) gets a `Rejected` update with
+//! the [`RiskReason`]; the engine runs on. Market orders under `market_protection` become limits
+//! that far through the reference price.
+//!
 //! # Order states
 //! `Submitted` when sent, `Accepted` when the venue's acknowledgement arrives, `Partial` /
 //! `Completed` with fills, `Canceled` when a cancel's answer arrives (a fill can still happen
@@ -82,14 +104,15 @@ pub use latency::Latency;
 pub use ledger::{FillMoney, Ledger};
 pub use market::{BestQuote, LastTrade, MarketCounters, MarketState};
 pub use order::{
-    CancelError, Liquidity, OrderKind, OrderRequest, OrderUpdate, RequestKind, SubmitError, TickFill,
-    TickOrder, UpdateReason, VenueRequest,
+    AmendError, CancelError, Liquidity, OrderKind, OrderRequest, OrderUpdate, RequestKind, RiskReason,
+    SubmitError, TickFill, TickOrder, TimeInForce, UpdateReason, VenueRequest,
 };
 pub use strategy::{Grid, NoopStrategy, TickContext, TickStrategy};
 pub use timer::{Timer, TimerError};
 
 use kestrel_types::{
-    ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Payload, Timestamp,
+    ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Payload, Price, Qty, Ratio,
+    TimeSpan, Timestamp,
 };
 
 use crate::order::Status;
@@ -124,6 +147,28 @@ pub struct EngineConfig {
     pub optimistic: bool,
     /// Where orders go: the simulated venue, or a live venue through the runtime.
     pub venue: VenueMode,
+    /// Pre-trade risk checks (none by default).
+    pub risk: RiskLimits,
+}
+
+/// Pre-trade risk limits, checked in the engine before an order leaves it; `None` turns a check
+/// off. A refused order gets an id and a `Rejected` update with the [`RiskReason`]; the engine runs
+/// on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RiskLimits {
+    /// The largest order size.
+    pub max_order_size: Option<Qty>,
+    /// The largest `size × price` of one order (the limit, else the reference price).
+    pub max_order_notional: Option<Money>,
+    /// The largest position, long or short, counting every open order on the same side as filled.
+    pub max_position: Option<Qty>,
+    /// Limit and stop prices must lie within this fraction of the reference price (0.05: ±5%).
+    pub price_band: Option<Ratio>,
+    /// At most `.0` orders in any window of `.1` (simulated time).
+    pub order_rate: Option<(u32, TimeSpan)>,
+    /// Market orders become limits this fraction through the reference price (a price protection
+    /// band: a market buy never pays more than reference × (1 + band)).
+    pub market_protection: Option<Ratio>,
 }
 
 /// Where the engine's orders go.
@@ -164,6 +209,14 @@ impl EngineConfig {
             scheme: CommissionScheme::broker_default(),
             optimistic: false,
             venue: VenueMode::Simulated,
+            risk: RiskLimits {
+                max_order_size: None,
+                max_order_notional: None,
+                max_position: None,
+                price_band: None,
+                order_rate: None,
+                market_protection: None,
+            },
         }
     }
 }
@@ -240,6 +293,8 @@ pub struct EngineCounters {
 enum Request {
     New(u32, Timestamp),
     Cancel(u32, Timestamp),
+    /// The order's new limit (`None`: unchanged) and new size.
+    Amend(u32, Timestamp, Option<Price>, Qty),
 }
 
 /// One order slot: the order, and how many messages about it are in flight (a slot is reused only
@@ -249,6 +304,8 @@ struct Slot {
     order: TickOrder,
     in_use: bool,
     in_flight: u32,
+    /// The limit and size an amend on its way asks for (a live venue's answer confirms them).
+    amend_target: Option<(Option<Price>, Qty)>,
 }
 
 /// Everything but the strategy and the market state: what a [`TickContext`] borrows mutably.
@@ -278,6 +335,12 @@ pub struct Core {
     /// The earliest due time of anything waiting (timers, requests, reports), `Timestamp::MAX`
     /// when nothing waits: the per-event test is one compare against it.
     next_due: Timestamp,
+    risk: RiskLimits,
+    /// Submission times of the last `order_rate.0` orders (a ring), for the rate limit.
+    recent: Vec<Timestamp>,
+    recent_head: usize,
+    /// The kill switch: on, every new order is refused.
+    killed: bool,
     next_id: u64,
 }
 
@@ -324,12 +387,20 @@ impl Core {
         self.slots.iter().filter(|s| s.in_use && s.order.is_open()).map(|s| &s.order)
     }
 
-    fn submit(&mut self, request: OrderRequest) -> Result<OrderId, SubmitError> {
+    /// Sends an order; `reference` is the instrument's mark (risk checks and price protection
+    /// measure against it).
+    fn submit(&mut self, request: OrderRequest, reference: Option<Price>) -> Result<OrderId, SubmitError> {
+        let request = self.protect(request, reference);
         let checked = self.check(&request);
         if checked.is_err() {
             self.counters.refused += 1;
         }
         checked?;
+        if let Err(reason) = self.risk_check(&request, reference) {
+            self.counters.refused += 1;
+            let order = self.reject(request, reason);
+            return Err(SubmitError::Risk { reason, order });
+        }
         let i = request.instrument.index();
         let slot = self.free.pop().unwrap_or(u32::MAX);
         let id = OrderId(self.next_id);
@@ -346,6 +417,7 @@ impl Core {
             submitted_at: now,
             updated_at: now,
             cancel_pending: false,
+            replace_pending: false,
         };
         s.in_use = true;
         s.in_flight = 1;
@@ -358,6 +430,170 @@ impl Core {
         self.request_due(at);
         self.counters.orders += 1;
         Ok(id)
+    }
+
+    /// A market order under a protection band becomes a limit that far through the reference
+    /// price, on the grid (rounded toward the reference); without a reference it stays a market
+    /// order (the risk check then refuses it if a notional or band limit needs a price).
+    fn protect(&self, r: OrderRequest, reference: Option<Price>) -> OrderRequest {
+        let (Some(band), OrderKind::Market) = (self.risk.market_protection, r.kind) else { return r };
+        let (Some(mark), Some(grid)) = (reference, self.grids.get(r.instrument.index())) else { return r };
+        let Ok(off) = mark.scale_by(band, kestrel_types::Rounding::Floor) else { return r };
+        let limit = match r.side {
+            crate::order::Side::Buy => mark.checked_add(off).map(|p| grid.floor(p)),
+            crate::order::Side::Sell => mark.checked_sub(off).map(|p| grid.ceil(p)),
+        };
+        match limit {
+            Some(limit) if limit.is_positive() => OrderRequest { kind: OrderKind::Limit { limit }, ..r },
+            _ => r,
+        }
+    }
+
+    /// The configured risk checks, in order: kill switch, size, rate, band, notional, position.
+    fn risk_check(&mut self, r: &OrderRequest, reference: Option<Price>) -> Result<(), RiskReason> {
+        if self.killed {
+            return Err(RiskReason::KillSwitch);
+        }
+        let risk = self.risk;
+        if risk.max_order_size.is_some_and(|max| r.size > max) {
+            return Err(RiskReason::MaxOrderSize);
+        }
+        if let Some((n, window)) = risk.order_rate
+            && n > 0
+        {
+            // The ring holds the last `n` submission times: the oldest is at the head.
+            let oldest = self.recent[self.recent_head];
+            let cutoff = self.now.nanos().saturating_sub(window.nanos());
+            if self.counters.orders >= u64::from(n) && oldest.nanos() > cutoff {
+                return Err(RiskReason::OrderRate);
+            }
+        }
+        let price = r.kind.price().or(reference);
+        if let Some(band) = risk.price_band
+            && let Some(p) = r.kind.price()
+        {
+            let mark = reference.ok_or(RiskReason::NoReferencePrice)?;
+            let off =
+                mark.scale_by(band, kestrel_types::Rounding::Floor).map_err(|_| RiskReason::PriceBand)?;
+            let (lo, hi) = (mark.checked_sub(off), mark.checked_add(off));
+            if lo.is_some_and(|lo| p < lo) || hi.is_some_and(|hi| p > hi) {
+                return Err(RiskReason::PriceBand);
+            }
+        }
+        if let Some(max) = risk.max_order_notional {
+            let p = price.ok_or(RiskReason::NoReferencePrice)?;
+            if r.size.notional(p).to_money(kestrel_types::Rounding::Ceiling) > max {
+                return Err(RiskReason::MaxOrderNotional);
+            }
+        }
+        if let Some(max) = risk.max_position {
+            let position = self.ledger.position(r.instrument).size();
+            let same_side = self
+                .slots
+                .iter()
+                .filter(|s| s.in_use && s.order.is_open() && s.order.request.instrument == r.instrument)
+                .filter(|s| s.order.request.side == r.side)
+                .fold(Qty::ZERO, |acc, s| acc.checked_add(s.order.remaining()).unwrap_or(Qty::MAX));
+            let exposure = same_side.checked_add(r.size).unwrap_or(Qty::MAX);
+            let after = match r.side {
+                crate::order::Side::Buy => position.checked_add(exposure),
+                crate::order::Side::Sell => position.checked_sub(exposure),
+            };
+            if after.is_none_or(|a| a.abs() > max) {
+                return Err(RiskReason::MaxPosition);
+            }
+        }
+        if risk.order_rate.is_some_and(|(n, _)| n > 0) {
+            self.recent[self.recent_head] = self.now;
+            self.recent_head = (self.recent_head + 1) % self.recent.len();
+        }
+        Ok(())
+    }
+
+    /// A risk refusal: the order gets an id and a `Rejected` update with the reason, delivered
+    /// as a report due now (when no slot is free, only the error tells).
+    fn reject(&mut self, request: OrderRequest, reason: RiskReason) -> OrderId {
+        let id = OrderId(self.next_id);
+        self.next_id += 1;
+        let Some(slot) = self.free.pop() else { return id };
+        let now = self.now;
+        let s = &mut self.slots[slot as usize];
+        s.order = TickOrder {
+            id,
+            request,
+            status: Status::Submitted,
+            filled: Qty::ZERO,
+            cost: Notional::ZERO,
+            commission: Money::ZERO,
+            submitted_at: now,
+            updated_at: now,
+            cancel_pending: false,
+            replace_pending: false,
+        };
+        s.in_use = true;
+        s.in_flight = 1;
+        if let Some(e) = self.index.get_mut((id.0 & self.index_mask) as usize) {
+            *e = slot;
+        }
+        // Counted in the lane's load like any order, released by its final report.
+        self.load[request.instrument.index()] += 1;
+        let kind = ReportKind::Ended { status: Status::Rejected, reason: UpdateReason::Risk(reason) };
+        self.counters.report_queue_grew += u64::from(self.to_engine.push(now, Report { slot, kind }));
+        self.next_due = self.next_due.min(now);
+        id
+    }
+
+    /// Turns the kill switch on: every open order gets a cancel (those already being canceled
+    /// excepted) and new orders are refused. Returns the cancels sent.
+    fn kill(&mut self) -> usize {
+        self.killed = true;
+        let mut sent = 0;
+        for k in 0..self.slots.len() {
+            let s = self.slots[k];
+            if s.in_use && s.order.is_open() && !s.order.cancel_pending && self.cancel(s.order.id).is_ok() {
+                sent += 1;
+            }
+        }
+        sent
+    }
+
+    /// Sends an amend: the new limit (for limit and stop-limit orders) and size.
+    fn amend(&mut self, id: OrderId, limit: Option<Price>, size: Option<Qty>) -> Result<(), AmendError> {
+        let Some(slot) = self.slot_of(id).filter(|k| self.slots[*k].order.is_open()) else {
+            self.counters.refused += 1;
+            return Err(CancelError::NotOpen { order: id }.into());
+        };
+        let o = self.slots[slot].order;
+        let invalid = |reason| Err(AmendError::Invalid { reason });
+        if o.cancel_pending || o.replace_pending {
+            self.counters.refused += 1;
+            return Err(CancelError::AlreadyPending { order: id }.into());
+        }
+        if limit.is_some() && !matches!(o.request.kind, OrderKind::Limit { .. } | OrderKind::StopLimit { .. })
+        {
+            return invalid("only limit and stop-limit orders have a limit to amend");
+        }
+        let grid = self.grids.get(o.request.instrument.index()).copied().unwrap_or(Grid::ANY);
+        if limit.is_some_and(|p| !p.is_positive() || !p.is_multiple_of(grid.tick)) {
+            return invalid("the new limit must be positive and on the tick grid");
+        }
+        let size = size.unwrap_or(o.request.size);
+        if size <= o.filled || !size.is_multiple_of(grid.lot) {
+            return invalid("the new size must be above what already filled and on the lot grid");
+        }
+        if self.to_venue.is_full() {
+            self.counters.refused += 1;
+            return Err(CancelError::QueueFull { capacity: self.to_venue.bound() }.into());
+        }
+        let s = &mut self.slots[slot];
+        s.order.replace_pending = true;
+        s.amend_target = Some((limit, size));
+        s.in_flight += 1;
+        let at = self.request_time();
+        // `slot < max_orders ≤ MAX_ORDERS`.
+        self.to_venue.push(at, Request::Amend(slot as u32, self.cause, limit, size));
+        self.request_due(at);
+        Ok(())
     }
 
     /// The pre-trade checks of [`TickContext::submit`].
@@ -386,6 +622,14 @@ impl Core {
                 return Err(SubmitError::OffTickGrid { price, tick: grid.tick });
             }
         }
+        if r.post_only && !matches!(r.kind, OrderKind::Limit { .. }) {
+            return Err(SubmitError::Invalid { reason: "post-only needs a limit order" });
+        }
+        if let TimeInForce::Gtd(t) = r.tif
+            && t <= self.now
+        {
+            return Err(SubmitError::Invalid { reason: "the good-till date is not in the future" });
+        }
         if self.free.is_empty() {
             return Err(SubmitError::OrderCapacity { capacity: self.slots.len() });
         }
@@ -407,7 +651,7 @@ impl Core {
             self.counters.refused += 1;
             return refused(CancelError::NotOpen { order: id });
         };
-        if self.slots[slot].order.cancel_pending {
+        if self.slots[slot].order.cancel_pending || self.slots[slot].order.replace_pending {
             self.counters.refused += 1;
             return refused(CancelError::AlreadyPending { order: id });
         }
@@ -496,10 +740,17 @@ impl Core {
                     triggered,
                     evaluated: false,
                     working: true,
+                    tif: o.request.tif,
+                    post_only: o.request.post_only,
+                    reduce_only: o.request.reduce_only,
                 };
                 self.venue.arrive(slot, order, &mut self.to_engine, reply_at)
             }
             Request::Cancel(slot, _) => self.venue.cancel(slot, &mut self.to_engine, reply_at),
+            Request::Amend(slot, _, limit, size) => {
+                let original = self.slots[slot as usize].order.request.size;
+                self.venue.amend(slot, limit, size, original, &mut self.to_engine, reply_at)
+            }
         };
         self.counters.report_queue_grew += u64::from(grew);
     }
@@ -510,6 +761,7 @@ impl Core {
         let slot = report.slot as usize;
         let s = &mut self.slots[slot];
         let mut order = s.order;
+        let was_open = order.is_open();
         let mut reason = UpdateReason::None;
         let mut fill = None;
         // Each report closes one in-flight message; a fill or acknowledgement that leaves the
@@ -584,14 +836,41 @@ impl Core {
                 order.status = Status::Rejected;
                 reason = UpdateReason::VenueRejected;
             }
+            ReportKind::Ended { status, reason: why } => {
+                order.status = status;
+                reason = why;
+            }
+            ReportKind::Replaced { limit, size } => {
+                order.request.kind = amended_kind(order.request.kind, limit);
+                order.request.size = size;
+                order.replace_pending = false;
+                reason = UpdateReason::Amended;
+                if order.filled >= size {
+                    // Amended down to what had already filled: nothing left to work.
+                    order.status = Status::Completed;
+                }
+            }
+            ReportKind::AmendTooLate => {
+                order.replace_pending = false;
+                reason = UpdateReason::AmendTooLate;
+            }
         }
         order.updated_at = at;
         s.order = order;
         // What this report answers: the order's New request ends with its final report, each
         // Cancel request with its answer (a cancel that canceled answers both).
-        let ends_order = order.status.is_final() && !matches!(report.kind, ReportKind::CancelTooLate);
-        let answered = u32::from(ends_order)
-            + u32::from(matches!(report.kind, ReportKind::Canceled | ReportKind::CancelTooLate));
+        let answers_request = matches!(
+            report.kind,
+            ReportKind::Canceled
+                | ReportKind::CancelTooLate
+                | ReportKind::Replaced { .. }
+                | ReportKind::AmendTooLate
+        );
+        let ends_order = was_open && order.status.is_final();
+        let answered = u32::from(ends_order) + u32::from(answers_request);
+        if answers_request && matches!(report.kind, ReportKind::Replaced { .. } | ReportKind::AmendTooLate) {
+            s.amend_target = None;
+        }
         s.in_flight = s.in_flight.saturating_sub(answered);
         if ends_order {
             let i = order.request.instrument.index();
@@ -603,6 +882,15 @@ impl Core {
             self.free.push(slot as u32);
         }
         Delivery { update: OrderUpdate { ts: at, order, reason }, fill }
+    }
+}
+
+/// An order's kind with a new limit (`None`: unchanged; only limits and stop-limits have one).
+fn amended_kind(kind: OrderKind, limit: Option<Price>) -> OrderKind {
+    match (kind, limit) {
+        (OrderKind::Limit { .. }, Some(l)) => OrderKind::Limit { limit: l },
+        (OrderKind::StopLimit { stop, .. }, Some(l)) => OrderKind::StopLimit { stop, limit: l },
+        (k, _) => k,
     }
 }
 
@@ -662,12 +950,12 @@ impl<S: TickStrategy> Engine<S> {
         let ledger = Ledger::new(config.cash, config.instruments).map_err(ConfigError::Cash)?;
         let empty = TickOrder {
             id: OrderId(0),
-            request: OrderRequest {
-                instrument: InstrumentId(0),
-                side: crate::order::Side::Buy,
-                size: kestrel_types::Qty::ZERO,
-                kind: OrderKind::Market,
-            },
+            request: OrderRequest::new(
+                InstrumentId(0),
+                crate::order::Side::Buy,
+                Qty::ZERO,
+                OrderKind::Market,
+            ),
             status: Status::Created,
             filled: kestrel_types::Qty::ZERO,
             cost: Notional::ZERO,
@@ -675,6 +963,7 @@ impl<S: TickStrategy> Engine<S> {
             submitted_at: Timestamp::EPOCH,
             updated_at: Timestamp::EPOCH,
             cancel_pending: false,
+            replace_pending: false,
         };
         // Popped from the end: slot 0 first.
         let free = (0..config.max_orders as u32).rev().collect();
@@ -689,7 +978,10 @@ impl<S: TickStrategy> Engine<S> {
         // Twice the slots, a power of two: held orders' ids rarely share an entry.
         let index_len = (config.max_orders * 2).next_power_of_two();
         let core = Core {
-            slots: vec![Slot { order: empty, in_use: false, in_flight: 0 }; config.max_orders],
+            slots: vec![
+                Slot { order: empty, in_use: false, in_flight: 0, amend_target: None };
+                config.max_orders
+            ],
             index: vec![0; index_len],
             index_mask: index_len as u64 - 1,
             free,
@@ -709,6 +1001,10 @@ impl<S: TickStrategy> Engine<S> {
             counters: EngineCounters::default(),
             now: Timestamp::EPOCH,
             next_due: Timestamp::MAX,
+            risk: config.risk,
+            recent: vec![Timestamp::EPOCH; config.risk.order_rate.map_or(0, |(n, _)| n as usize)],
+            recent_head: 0,
+            killed: false,
             next_id: 1,
         };
         Ok(Self { strategy, markets: vec![MarketState::default(); config.instruments], core })
@@ -802,11 +1098,19 @@ impl<S: TickStrategy> Engine<S> {
         }
         let mut taken = 0;
         while let Some(front) = self.core.to_venue.front() {
-            let (kind, slot, cause) = match front.msg {
-                Request::New(slot, cause) => (RequestKind::New, slot, cause),
-                Request::Cancel(slot, cause) => (RequestKind::Cancel, slot, cause),
+            let (kind, slot, cause, target) = match front.msg {
+                Request::New(slot, cause) => (RequestKind::New, slot, cause, None),
+                Request::Cancel(slot, cause) => (RequestKind::Cancel, slot, cause, None),
+                Request::Amend(slot, cause, limit, size) => {
+                    (RequestKind::Amend, slot, cause, Some((limit, size)))
+                }
             };
-            let order = self.core.slots[slot as usize].order;
+            let mut order = self.core.slots[slot as usize].order;
+            if let Some((limit, size)) = target {
+                // The request carries the order as the amend would leave it.
+                order.request.size = size;
+                order.request.kind = amended_kind(order.request.kind, limit);
+            }
             let req = VenueRequest {
                 kind,
                 order: order.id,

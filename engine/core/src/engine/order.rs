@@ -58,6 +58,33 @@ impl OrderKind {
     }
 }
 
+/// How long an order works.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum TimeInForce {
+    /// Until filled or canceled.
+    #[default]
+    Gtc,
+    /// Immediate or cancel: at its first look at the market it takes what is there; the rest is
+    /// canceled.
+    Ioc,
+    /// Fill or kill: at its first look at the market it fills completely, or not at all.
+    Fok,
+    /// Good till this instant (venue time): expired then if still working.
+    Gtd(Timestamp),
+}
+
+impl TimeInForce {
+    /// `GTC`, `IOC`, `FOK` or `GTD`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Gtc => "GTC",
+            Self::Ioc => "IOC",
+            Self::Fok => "FOK",
+            Self::Gtd(_) => "GTD",
+        }
+    }
+}
+
 /// What a strategy asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OrderRequest {
@@ -69,6 +96,38 @@ pub struct OrderRequest {
     pub size: Qty,
     /// How it executes.
     pub kind: OrderKind,
+    /// How long it works.
+    pub tif: TimeInForce,
+    /// Rest only: refused by the venue if it would take liquidity on arrival.
+    pub post_only: bool,
+    /// Only reduce the position: the venue fills at most what brings the position to zero and
+    /// cancels the rest.
+    pub reduce_only: bool,
+}
+
+impl OrderRequest {
+    /// A good-till-canceled order without flags.
+    pub const fn new(instrument: InstrumentId, side: Side, size: Qty, kind: OrderKind) -> Self {
+        Self { instrument, side, size, kind, tif: TimeInForce::Gtc, post_only: false, reduce_only: false }
+    }
+
+    /// The same order with time in force `tif`.
+    #[must_use]
+    pub const fn with_tif(self, tif: TimeInForce) -> Self {
+        Self { tif, ..self }
+    }
+
+    /// The same order, post-only.
+    #[must_use]
+    pub const fn post_only(self) -> Self {
+        Self { post_only: true, ..self }
+    }
+
+    /// The same order, reduce-only.
+    #[must_use]
+    pub const fn reduce_only(self) -> Self {
+        Self { reduce_only: true, ..self }
+    }
 }
 
 /// Whether a fill added liquidity (a resting order) or took it.
@@ -112,6 +171,8 @@ pub struct TickOrder {
     pub updated_at: Timestamp,
     /// A cancel was sent and its answer has not arrived yet.
     pub cancel_pending: bool,
+    /// An amend was sent and its answer has not arrived yet (the order works on as it was).
+    pub replace_pending: bool,
 }
 
 impl TickOrder {
@@ -147,6 +208,56 @@ pub enum UpdateReason {
     Overflow,
     /// The venue refused the order (a live venue's reject).
     VenueRejected,
+    /// The rest of an immediate-or-cancel order after its first look at the market.
+    IocRemainder,
+    /// A fill-or-kill order the market could not fill completely at once.
+    FokUnfilled,
+    /// A post-only order that would have taken liquidity.
+    PostOnlyWouldTake,
+    /// A reduce-only order with nothing (more) to reduce.
+    ReduceOnly,
+    /// A good-till-date order reached its date.
+    GtdExpired,
+    /// An amend reached the venue after the order had ended: nothing was changed.
+    AmendTooLate,
+    /// The amend was applied (price or size changed).
+    Amended,
+    /// A pre-trade risk check refused the order before it left the engine.
+    Risk(RiskReason),
+}
+
+/// Which pre-trade risk check refused an order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RiskReason {
+    /// The size is above the largest allowed.
+    MaxOrderSize,
+    /// `size × price` is above the largest allowed notional.
+    MaxOrderNotional,
+    /// A full fill would take the position beyond the largest allowed.
+    MaxPosition,
+    /// The price is outside the band around the last price.
+    PriceBand,
+    /// More orders in the window than the rate limit allows.
+    OrderRate,
+    /// The kill switch is on: everything was canceled and new orders are refused.
+    KillSwitch,
+    /// No price to check a notional or a band against (no market yet).
+    NoReferencePrice,
+}
+
+impl RiskReason {
+    /// A short phrase for reports.
+    pub const fn text(self) -> &'static str {
+        match self {
+            Self::MaxOrderSize => "risk: order size above the limit",
+            Self::MaxOrderNotional => "risk: order notional above the limit",
+            Self::MaxPosition => "risk: position limit",
+            Self::PriceBand => "risk: price outside the band around the last price",
+            Self::OrderRate => "risk: order rate limit",
+            Self::KillSwitch => "risk: kill switch on",
+            Self::NoReferencePrice => "risk: no reference price yet",
+        }
+    }
 }
 
 impl UpdateReason {
@@ -158,6 +269,14 @@ impl UpdateReason {
             Self::CancelTooLate => "cancel too late: already completed",
             Self::Overflow => "amount out of the account's range",
             Self::VenueRejected => "rejected by the venue",
+            Self::IocRemainder => "immediate-or-cancel remainder canceled",
+            Self::FokUnfilled => "fill-or-kill could not fill at once",
+            Self::PostOnlyWouldTake => "post-only order would take liquidity",
+            Self::ReduceOnly => "reduce-only: nothing to reduce",
+            Self::GtdExpired => "good-till-date reached",
+            Self::AmendTooLate => "amend too late: the order had ended",
+            Self::Amended => "amended",
+            Self::Risk(r) => r.text(),
         }
     }
 }
@@ -211,6 +330,23 @@ pub enum RequestKind {
     New,
     /// Cancel it.
     Cancel,
+    /// Change its limit price and size to the request's (a replace).
+    Amend,
+}
+
+/// An amend could not be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AmendError {
+    /// As for a cancel.
+    #[error(transparent)]
+    Cancel(#[from] CancelError),
+    /// A new price for an order without a limit, a size not above what already filled, or off the
+    /// grid.
+    #[error("invalid amend: {reason}")]
+    Invalid {
+        /// Why.
+        reason: &'static str,
+    },
 }
 
 /// A request for a live venue, as an engine with [`super::VenueMode::External`] hands it to its
@@ -292,6 +428,20 @@ pub enum SubmitError {
         /// The queue's capacity.
         capacity: usize,
     },
+    /// The combination makes no sense (post-only market, a GTD date already past, …).
+    #[error("invalid order: {reason}")]
+    Invalid {
+        /// Why.
+        reason: &'static str,
+    },
+    /// A pre-trade risk check refused it; a `Rejected` update with the reason follows.
+    #[error("{}", .reason.text())]
+    Risk {
+        /// Which check.
+        reason: RiskReason,
+        /// The id the refused order got (its `Rejected` update carries it).
+        order: OrderId,
+    },
 }
 
 /// Why a cancel was not sent.
@@ -303,8 +453,8 @@ pub enum CancelError {
         /// The order named.
         order: OrderId,
     },
-    /// A cancel for it is already on its way.
-    #[error("a cancel of order {order} is already on its way")]
+    /// A cancel or an amend for it is already on its way.
+    #[error("a cancel or amend of order {order} is already on its way")]
     AlreadyPending {
         /// The order named.
         order: OrderId,

@@ -8,7 +8,9 @@ use kestrel_types::{
 use super::Core;
 use super::ledger::Ledger;
 use super::market::{BestQuote, MarketState};
-use super::order::{CancelError, OrderKind, OrderRequest, OrderUpdate, SubmitError, TickFill, TickOrder};
+use super::order::{
+    AmendError, CancelError, OrderKind, OrderRequest, OrderUpdate, SubmitError, TickFill, TickOrder,
+};
 use super::timer::{Timer, TimerError};
 use crate::order::Side;
 
@@ -174,7 +176,25 @@ impl TickContext<'_> {
     /// [`SubmitError`] when the request is impossible (unknown instrument, size or price not
     /// positive or off the grid) or a capacity is reached; the engine counts the refusal and runs on.
     pub fn submit(&mut self, request: OrderRequest) -> Result<OrderId, SubmitError> {
-        self.core.submit(request)
+        let reference = self.markets.get(request.instrument.index()).and_then(MarketState::mark);
+        self.core.submit(request, reference)
+    }
+
+    /// Sends an amend of an open order: a new limit (limit and stop-limit orders) and/or a new
+    /// size. The order works on unchanged (`replace_pending`) until the venue's answer; a price
+    /// change or a size increase loses its queue priority, a size decrease keeps it.
+    ///
+    /// # Errors
+    /// [`AmendError`] when the order is not open, a cancel or amend is on its way, the queue is
+    /// full, or the new values are invalid.
+    pub fn amend(&mut self, id: OrderId, limit: Option<Price>, size: Option<Qty>) -> Result<(), AmendError> {
+        self.core.amend(id, limit, size)
+    }
+
+    /// Turns the kill switch on: cancels every open order and refuses every new one (each refusal
+    /// a `Rejected` update with [`RiskReason::KillSwitch`]). Returns the cancels sent.
+    pub fn kill_switch(&mut self) -> usize {
+        self.core.kill()
     }
 
     /// [`TickContext::submit`] of a buy.
@@ -187,7 +207,7 @@ impl TickContext<'_> {
         size: Qty,
         kind: OrderKind,
     ) -> Result<OrderId, SubmitError> {
-        self.submit(OrderRequest { instrument, side: Side::Buy, size, kind })
+        self.submit(OrderRequest::new(instrument, Side::Buy, size, kind))
     }
 
     /// [`TickContext::submit`] of a sell.
@@ -200,7 +220,7 @@ impl TickContext<'_> {
         size: Qty,
         kind: OrderKind,
     ) -> Result<OrderId, SubmitError> {
-        self.submit(OrderRequest { instrument, side: Side::Sell, size, kind })
+        self.submit(OrderRequest::new(instrument, Side::Sell, size, kind))
     }
 
     /// Closes the position in `instrument` with an order of `kind` (a market order, say): sells
@@ -239,7 +259,7 @@ impl TickContext<'_> {
             return Ok(None);
         }
         let side = if diff.is_positive() { Side::Buy } else { Side::Sell };
-        self.submit(OrderRequest { instrument, side, size: diff.abs(), kind }).map(Some)
+        self.submit(OrderRequest::new(instrument, side, diff.abs(), kind)).map(Some)
     }
 
     /// Sends a cancel; the order stays open (with `cancel_pending`) until the venue's answer

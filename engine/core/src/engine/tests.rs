@@ -783,3 +783,239 @@ fn a_live_venue_session_with_delayed_fills_keeps_its_capacity() {
     }
     assert_eq!(e.counters().refused, 0);
 }
+
+fn submit(e: &mut Engine<Recorder>, r: OrderRequest) -> OrderId {
+    e.context().submit(r).unwrap()
+}
+
+fn req(side: crate::order::Side, size: i64, kind: OrderKind) -> OrderRequest {
+    OrderRequest::new(I0, side, q(size), kind)
+}
+
+use crate::order::Side as S;
+
+/// The final (status, reason) the strategy heard for `id`.
+fn last_update(e: &Engine<Recorder>, id: OrderId) -> (Status, UpdateReason) {
+    e.strategy().updates().iter().rev().find(|u| u.0 == id).map(|u| (u.1, u.2)).unwrap()
+}
+
+#[test]
+fn ioc_takes_what_is_there_at_its_first_look_and_cancels_the_rest() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1005, 2));
+    let a = submit(&mut e, req(S::Buy, 5, limit(1010)).with_tif(TimeInForce::Ioc));
+    let b = submit(&mut e, req(S::Buy, 5, limit(990)).with_tif(TimeInForce::Ioc));
+    e.on_event(&quote(2, 1000, 5, 1005, 2));
+    assert_eq!(e.strategy().fills(), vec![(a, q(2), p(1005), Liquidity::Taker, Status::Partial)]);
+    assert_eq!(last_update(&e, a), (Status::Canceled, UpdateReason::IocRemainder));
+    assert_eq!(last_update(&e, b), (Status::Canceled, UpdateReason::IocRemainder), "not marketable: nothing");
+    assert_eq!(e.open_orders().count(), 0);
+}
+
+#[test]
+fn fok_fills_completely_at_once_or_not_at_all() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1005, 2));
+    let big = submit(&mut e, req(S::Buy, 5, limit(1010)).with_tif(TimeInForce::Fok));
+    let small = submit(&mut e, req(S::Buy, 2, limit(1010)).with_tif(TimeInForce::Fok));
+    e.on_event(&quote(2, 1000, 5, 1005, 2));
+    assert_eq!(last_update(&e, big), (Status::Canceled, UpdateReason::FokUnfilled));
+    assert_eq!(e.strategy().fills(), vec![(small, q(2), p(1005), Liquidity::Taker, Status::Completed)]);
+}
+
+#[test]
+fn post_only_is_refused_if_it_would_take_and_rests_otherwise() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 5, 1005, 2));
+    let taking = submit(&mut e, req(S::Buy, 1, limit(1005)).post_only());
+    let resting = submit(&mut e, req(S::Buy, 1, limit(1000)).post_only());
+    e.on_event(&quote(2, 1000, 5, 1005, 2));
+    assert_eq!(last_update(&e, taking), (Status::Rejected, UpdateReason::PostOnlyWouldTake));
+    assert_eq!(e.order(resting).unwrap().status, Status::Accepted);
+    e.on_event(&trade(3, 995, 1));
+    assert_eq!(e.strategy().fills(), vec![(resting, q(1), p(1000), Liquidity::Maker, Status::Completed)]);
+    assert_eq!(
+        e.context().buy(I0, q(1), OrderKind::Market).map(|_| ()),
+        Ok(()),
+        "a market order is fine without the flag"
+    );
+    let bad = e.context().submit(req(S::Buy, 1, OrderKind::Market).post_only());
+    assert_eq!(bad, Err(SubmitError::Invalid { reason: "post-only needs a limit order" }));
+}
+
+#[test]
+fn reduce_only_fills_at_most_the_position_and_cancels_the_rest() {
+    let mut e = engine();
+    e.on_event(&quote(1, 1000, 50, 1005, 50));
+    let nothing = submit(&mut e, req(S::Sell, 1, OrderKind::Market).reduce_only());
+    e.on_event(&quote(2, 1000, 50, 1005, 50));
+    assert_eq!(last_update(&e, nothing), (Status::Canceled, UpdateReason::ReduceOnly));
+    buy(&mut e, 3, OrderKind::Market);
+    e.on_event(&quote(3, 1000, 50, 1005, 50));
+    let closing = submit(&mut e, req(S::Sell, 5, OrderKind::Market).reduce_only());
+    e.on_event(&quote(4, 1000, 50, 1005, 50));
+    assert_eq!(
+        e.strategy().fills().last(),
+        Some(&(closing, q(3), p(1000), Liquidity::Taker, Status::Partial))
+    );
+    assert_eq!(last_update(&e, closing), (Status::Canceled, UpdateReason::ReduceOnly));
+    assert_eq!(e.ledger().position(I0).size(), Qty::ZERO, "flat, never short");
+}
+
+#[test]
+fn gtd_orders_expire_at_their_date_and_a_past_date_is_refused() {
+    let mut e = engine();
+    e.on_event(&quote(10, 1000, 5, 1010, 5));
+    let id = submit(&mut e, req(S::Buy, 1, limit(1000)).with_tif(TimeInForce::Gtd(t(30))));
+    e.on_event(&quote(20, 1000, 5, 1010, 5));
+    assert_eq!(e.order(id).unwrap().status, Status::Accepted);
+    e.on_event(&trade(30, 990, 5)); // at its date: expired before it could fill
+    assert_eq!(last_update(&e, id), (Status::Expired, UpdateReason::GtdExpired));
+    assert!(e.strategy().fills().is_empty());
+    let past = e.context().submit(req(S::Buy, 1, limit(1000)).with_tif(TimeInForce::Gtd(t(5))));
+    assert_eq!(past, Err(SubmitError::Invalid { reason: "the good-till date is not in the future" }));
+}
+
+#[test]
+fn amends_change_price_and_size_and_priority_follows_the_venue_rules() {
+    let mut e = engine();
+    e.on_event(&quote(1, 990, 5, 1010, 5));
+    let a = buy(&mut e, 2, limit(1000));
+    let b = buy(&mut e, 2, limit(1000));
+    e.on_event(&quote(2, 990, 5, 1010, 5));
+    // A size decrease keeps A first in the queue.
+    e.context().amend(a, None, Some(q(1))).unwrap();
+    assert!(e.order(a).unwrap().replace_pending);
+    assert_eq!(e.context().cancel(a), Err(CancelError::AlreadyPending { order: a }));
+    e.on_event(&quote(3, 990, 5, 1010, 5));
+    assert_eq!(last_update(&e, a), (Status::Accepted, UpdateReason::Amended));
+    assert_eq!(e.order(a).unwrap().request.size, q(1));
+    e.on_event(&trade(4, 995, 1));
+    assert_eq!(e.strategy().fills().last().map(|f| f.0), Some(a), "A kept its place");
+    // A size increase sends B behind a newer order C.
+    let c = buy(&mut e, 1, limit(1000));
+    e.on_event(&quote(5, 990, 5, 1010, 5));
+    e.context().amend(b, None, Some(q(3))).unwrap();
+    e.on_event(&quote(6, 990, 5, 1010, 5));
+    e.on_event(&trade(7, 995, 1));
+    assert_eq!(e.strategy().fills().last().map(|f| f.0), Some(c), "B lost its place");
+    // A new price: the order now fills at it.
+    e.context().amend(b, Some(p(1008)), None).unwrap();
+    e.on_event(&quote(8, 990, 5, 1010, 5));
+    assert_eq!(e.order(b).unwrap().request.kind, OrderKind::Limit { limit: p(1008) });
+    e.on_event(&trade(9, 1005, 9));
+    assert_eq!(e.strategy().fills().last(), Some(&(b, q(3), p(1008), Liquidity::Maker, Status::Completed)));
+    // Too late: the order ended before the amend arrived.
+    assert!(matches!(
+        e.context().amend(b, None, Some(q(5))),
+        Err(AmendError::Cancel(CancelError::NotOpen { .. }))
+    ));
+    assert_eq!(
+        e.context().amend(c, Some(p(1001)), None),
+        Err(AmendError::Cancel(CancelError::NotOpen { order: c })),
+        "C completed"
+    );
+}
+
+#[test]
+fn an_amend_in_flight_can_lose_the_race_to_fills() {
+    let latency = Latency::symmetric(TimeSpan::from_nanos(10_000));
+    let mut e = engine_with(EngineConfig { latency, ..config() });
+    e.on_event(&quote(0, 990, 5, 1010, 5));
+    let id = buy(&mut e, 2, limit(1000));
+    e.on_event(&quote(20, 990, 5, 1010, 5));
+    e.context().amend(id, Some(p(995)), None).unwrap(); // arrives at 30 µs
+    e.on_event(&trade(25, 990, 5)); // fills it completely at 100 first
+    e.on_event(&quote(60, 990, 5, 1010, 5));
+    assert_eq!(e.strategy().fills(), vec![(id, q(2), p(1000), Liquidity::Maker, Status::Completed)]);
+    assert_eq!(last_update(&e, id), (Status::Completed, UpdateReason::AmendTooLate));
+    assert_eq!(e.open_orders().count(), 0);
+}
+
+fn risky(risk: RiskLimits) -> Engine<Recorder> {
+    engine_with(EngineConfig { risk, ..config() })
+}
+
+fn refused(e: &mut Engine<Recorder>, r: OrderRequest) -> RiskReason {
+    match e.context().submit(r) {
+        Err(SubmitError::Risk { reason, .. }) => reason,
+        other => panic!("expected a risk refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn each_risk_check_refuses_with_a_rejected_update_and_the_engine_runs_on() {
+    let mut e = risky(RiskLimits { max_order_size: Some(q(10)), ..RiskLimits::default() });
+    e.on_event(&quote(1, 1000, 50, 1010, 50));
+    assert_eq!(refused(&mut e, req(S::Buy, 11, OrderKind::Market)), RiskReason::MaxOrderSize);
+    let ok = submit(&mut e, req(S::Buy, 10, OrderKind::Market));
+    e.on_event(&quote(2, 1000, 50, 1010, 50));
+    let rejected = e.strategy().updates().into_iter().find(|u| u.1 == Status::Rejected).unwrap();
+    assert_eq!(rejected.2, UpdateReason::Risk(RiskReason::MaxOrderSize));
+    assert_eq!(e.order(ok).map(|o| o.status), None, "the good order filled and left");
+    assert_eq!(e.ledger().position(I0).size(), q(10));
+
+    let mut e = risky(RiskLimits {
+        max_order_notional: Some(Money::try_from_units(1_000).unwrap()),
+        ..RiskLimits::default()
+    });
+    e.on_event(&quote(1, 1000, 50, 1010, 50));
+    assert_eq!(refused(&mut e, req(S::Buy, 10, limit(1010))), RiskReason::MaxOrderNotional);
+    assert_eq!(
+        refused(&mut e, req(S::Buy, 10, OrderKind::Market)),
+        RiskReason::MaxOrderNotional,
+        "at the mark"
+    );
+    submit(&mut e, req(S::Buy, 9, limit(1010)));
+
+    let mut e = risky(RiskLimits { max_position: Some(q(5)), ..RiskLimits::default() });
+    e.on_event(&quote(1, 1000, 50, 1010, 50));
+    submit(&mut e, req(S::Buy, 3, limit(900)));
+    assert_eq!(refused(&mut e, req(S::Buy, 3, limit(900))), RiskReason::MaxPosition, "3 working + 3");
+    submit(&mut e, req(S::Sell, 5, limit(1100)));
+
+    let mut e = risky(RiskLimits { price_band: Some("0.05".parse().unwrap()), ..RiskLimits::default() });
+    assert_eq!(refused(&mut e, req(S::Buy, 1, limit(1000))), RiskReason::NoReferencePrice);
+    e.on_event(&quote(1, 1000, 50, 1000, 50));
+    assert_eq!(refused(&mut e, req(S::Buy, 1, limit(1060))), RiskReason::PriceBand);
+    assert_eq!(refused(&mut e, req(S::Sell, 1, OrderKind::Stop { stop: p(940) })), RiskReason::PriceBand);
+    submit(&mut e, req(S::Buy, 1, limit(1050)));
+
+    let rate = RiskLimits { order_rate: Some((2, TimeSpan::from_nanos(10_000))), ..RiskLimits::default() };
+    let mut e = risky(rate);
+    e.on_event(&quote(1, 900, 50, 1100, 50));
+    submit(&mut e, req(S::Buy, 1, limit(1000)));
+    submit(&mut e, req(S::Buy, 1, limit(1000)));
+    assert_eq!(refused(&mut e, req(S::Buy, 1, limit(1000))), RiskReason::OrderRate);
+    e.on_event(&quote(12, 900, 50, 1100, 50)); // 11 µs later: the window moved on
+    submit(&mut e, req(S::Buy, 1, limit(1000)));
+}
+
+#[test]
+fn the_kill_switch_cancels_everything_and_refuses_new_orders() {
+    let mut e = engine();
+    e.on_event(&quote(1, 990, 5, 1010, 5));
+    let a = buy(&mut e, 1, limit(900));
+    let b = sell(&mut e, 1, limit(1100));
+    e.on_event(&quote(2, 990, 5, 1010, 5));
+    assert_eq!(e.context().kill_switch(), 2);
+    assert_eq!(refused(&mut e, req(S::Buy, 1, OrderKind::Market)), RiskReason::KillSwitch);
+    e.on_event(&quote(3, 990, 5, 1010, 5));
+    assert_eq!(last_update(&e, a).0, Status::Canceled);
+    assert_eq!(last_update(&e, b).0, Status::Canceled);
+    assert_eq!(e.open_orders().count(), 0);
+    assert_eq!(e.counters().events, 3, "the engine runs on");
+}
+
+#[test]
+fn market_orders_under_a_protection_band_never_pay_beyond_it() {
+    let risk = RiskLimits { market_protection: Some("0.01".parse().unwrap()), ..RiskLimits::default() };
+    let mut e = risky(risk);
+    e.on_event(&quote(1, 1000, 5, 1000, 5)); // mark 100.0: a market buy pays at most 101.0
+    let id = buy(&mut e, 2, OrderKind::Market);
+    assert_eq!(e.order(id).unwrap().request.kind, OrderKind::Limit { limit: p(1010) });
+    e.on_event(&quote(2, 1000, 5, 1020, 5)); // the ask jumped to 102: no fill
+    assert!(e.strategy().fills().is_empty());
+    e.on_event(&quote(3, 1000, 5, 1008, 5));
+    assert_eq!(e.strategy().fills(), vec![(id, q(2), p(1010), Liquidity::Maker, Status::Completed)]);
+}

@@ -9,8 +9,8 @@ use kestrel_types::{InstrumentId, Payload, Price, Qty, Timestamp};
 
 use super::latency::Fifo;
 use super::ledger::Ledger;
-use super::order::{Liquidity, OrderKind};
-use crate::order::Side;
+use super::order::{Liquidity, OrderKind, TimeInForce, UpdateReason};
+use crate::order::{Side, Status};
 use crate::scheme::CommissionScheme;
 
 /// A report from the venue about the order in `slot`.
@@ -48,6 +48,23 @@ pub(crate) enum ReportKind {
     Overflow,
     /// A live venue refused the order.
     Rejected,
+    /// The venue ended the order on its own terms (IOC remainder, FOK, post-only, reduce-only,
+    /// GTD, a risk refusal), with the status and the reason.
+    Ended {
+        /// `Canceled`, `Expired` or `Rejected`.
+        status: crate::order::Status,
+        /// Why.
+        reason: super::order::UpdateReason,
+    },
+    /// The amend was applied: the order's limit (unchanged when `None`) and size now.
+    Replaced {
+        /// The new limit.
+        limit: Option<Price>,
+        /// The new size.
+        size: Qty,
+    },
+    /// The amend arrived after the order ended.
+    AmendTooLate,
 }
 
 /// The venue's state of one order.
@@ -64,6 +81,10 @@ pub(crate) struct VenueOrder {
     pub(crate) evaluated: bool,
     /// Working at the venue (arrived, not done).
     pub(crate) working: bool,
+    /// How long it works, and its flags.
+    pub(crate) tif: super::order::TimeInForce,
+    pub(crate) post_only: bool,
+    pub(crate) reduce_only: bool,
 }
 
 impl VenueOrder {
@@ -75,6 +96,9 @@ impl VenueOrder {
         triggered: false,
         evaluated: false,
         working: false,
+        tif: super::order::TimeInForce::Gtc,
+        post_only: false,
+        reduce_only: false,
     };
 }
 
@@ -159,6 +183,55 @@ impl Venue {
         replies.push(at, Report { slot, kind })
     }
 
+    /// An amend arrives: a working order takes the new limit and size; a new price or a larger
+    /// size sends it to the back of its lane (priority lost), a smaller size keeps its place.
+    pub(crate) fn amend(
+        &mut self,
+        slot: u32,
+        limit: Option<Price>,
+        size: Qty,
+        original: Qty,
+        replies: &mut Fifo<Report>,
+        at: Timestamp,
+    ) -> bool {
+        let Some(o) = self.orders.get(slot as usize).copied() else { return false };
+        if !o.working {
+            return replies.push(at, Report { slot, kind: ReportKind::AmendTooLate });
+        }
+        let filled = original.checked_sub(o.remaining).unwrap_or(Qty::ZERO);
+        let old_limit = match o.kind {
+            OrderKind::Limit { limit } | OrderKind::StopLimit { limit, .. } => Some(limit),
+            OrderKind::Market | OrderKind::Stop { .. } => None,
+        };
+        let kind = match (o.kind, limit) {
+            (OrderKind::Limit { .. }, Some(l)) => OrderKind::Limit { limit: l },
+            (OrderKind::StopLimit { stop, .. }, Some(l)) => OrderKind::StopLimit { stop, limit: l },
+            (k, _) => k,
+        };
+        let repriced = limit.is_some() && limit != old_limit;
+        let remaining = size.checked_sub(filled).unwrap_or(Qty::ZERO);
+        let grew = remaining > o.remaining;
+        if let Some(v) = self.orders.get_mut(slot as usize) {
+            v.kind = kind;
+            v.remaining = remaining;
+        }
+        if repriced || grew {
+            // Priority lost: to the back of the lane.
+            let i = o.instrument.index();
+            let n = self.working(i);
+            let start = i * self.lane_capacity;
+            let lane = &mut self.lanes[start..start + n];
+            if let Some(k) = lane.iter().position(|s| *s == slot) {
+                lane[k..].rotate_left(1);
+            }
+        }
+        if remaining.is_zero() {
+            // Amended down to what had filled meanwhile: done.
+            self.remove(o.instrument.index(), slot);
+        }
+        replies.push(at, Report { slot, kind: ReportKind::Replaced { limit, size } })
+    }
+
     fn remove(&mut self, i: usize, slot: u32) {
         let n = self.working(i);
         let start = i * self.lane_capacity;
@@ -189,44 +262,99 @@ impl Venue {
             Payload::Trade(t) => (Offer::Trade { price: t.price }, Qty::ZERO, Qty::ZERO, t.size),
             _ => return false,
         };
+        let (bid_shown, ask_shown) = (bid_pool.is_positive(), ask_pool.is_positive());
         let mut grew = false;
         let start = i * self.lane_capacity;
         let mut k = 0;
         while k < self.working(i) {
             let slot = self.lanes[start + k];
             let mut o = self.orders[slot as usize];
-            let pool = match (offer, o.side) {
-                (Offer::Quote { .. }, Side::Buy) => &mut ask_pool,
-                (Offer::Quote { .. }, Side::Sell) => &mut bid_pool,
-                (Offer::Trade { .. }, _) => &mut trade_pool,
-            };
-            let decision = decide(&mut o, offer, quoted, self.optimistic, pool.is_positive());
-            self.orders[slot as usize] = o;
-            let Some((price, liquidity)) = decision else {
-                k += 1;
+            // A good-till-date order past its date no longer works.
+            if let TimeInForce::Gtd(t) = o.tif
+                && t <= now
+            {
+                let kind = ReportKind::Ended { status: Status::Expired, reason: UpdateReason::GtdExpired };
+                grew |= replies.push(reply_at, Report { slot, kind });
+                self.remove(i, slot);
                 continue;
+            }
+            let (pool, shown) = match (offer, o.side) {
+                (Offer::Quote { .. }, Side::Buy) => (&mut ask_pool, ask_shown),
+                (Offer::Quote { .. }, Side::Sell) => (&mut bid_pool, bid_shown),
+                (Offer::Trade { .. }, _) => (&mut trade_pool, true),
             };
-            let qty = o.remaining.min(*pool);
-            // Both positive, qty ≤ each: the subtractions stay in range.
-            *pool = pool.checked_sub(qty).unwrap_or(Qty::ZERO);
-            let kind = match self.ledger.cash_after(&self.scheme, o.side, qty, price) {
-                Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
-                Ok(_) => match self.ledger.book(&self.scheme, o.instrument, o.side, qty, price, now, None) {
-                    Ok(_) => None,
-                    Err(_) => Some(ReportKind::Overflow),
-                },
-                Err(_) => Some(ReportKind::Overflow),
-            };
-            let report = match kind {
-                Some(end) => end,
-                None => {
-                    o.remaining = o.remaining.checked_sub(qty).unwrap_or(Qty::ZERO);
-                    self.orders[slot as usize].remaining = o.remaining;
-                    ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee: None }
+            let fresh = !o.evaluated;
+            let decision = decide(&mut o, offer, quoted, self.optimistic, shown, pool.is_positive());
+            self.orders[slot as usize] = o;
+            // Its first look at the market: what the time in force and the flags say about it.
+            let first_look = fresh && o.evaluated;
+            let ended = |reason, status| Some(ReportKind::Ended { status, reason });
+            let mut end = match (decision, first_look) {
+                (Some((_, Liquidity::Taker)), true) if o.post_only => {
+                    ended(UpdateReason::PostOnlyWouldTake, Status::Rejected)
                 }
+                (Some(_), true) if o.tif == TimeInForce::Fok && *pool < o.remaining => {
+                    ended(UpdateReason::FokUnfilled, Status::Canceled)
+                }
+                (None, true) if o.tif == TimeInForce::Fok => {
+                    ended(UpdateReason::FokUnfilled, Status::Canceled)
+                }
+                (None, true) if o.tif == TimeInForce::Ioc => {
+                    ended(UpdateReason::IocRemainder, Status::Canceled)
+                }
+                _ => None,
             };
-            grew |= replies.push(reply_at, Report { slot, kind: report });
-            if kind.is_some() || o.remaining.is_zero() {
+            let mut filled_now = false;
+            if let (None, Some((price, liquidity))) = (end, decision) {
+                let mut qty = o.remaining.min(*pool);
+                if o.reduce_only {
+                    // At most what brings the venue's position to zero.
+                    let pos = self.ledger.position(o.instrument).size();
+                    let room = match o.side {
+                        Side::Buy => (-pos).max(Qty::ZERO),
+                        Side::Sell => pos.max(Qty::ZERO),
+                    };
+                    qty = qty.min(room);
+                }
+                if qty.is_positive() {
+                    // Both positive, qty ≤ each: the subtractions stay in range.
+                    *pool = pool.checked_sub(qty).unwrap_or(Qty::ZERO);
+                    end = match self.ledger.cash_after(&self.scheme, o.side, qty, price) {
+                        Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
+                        Ok(_) => {
+                            match self.ledger.book(&self.scheme, o.instrument, o.side, qty, price, now, None)
+                            {
+                                Ok(_) => None,
+                                Err(_) => Some(ReportKind::Overflow),
+                            }
+                        }
+                        Err(_) => Some(ReportKind::Overflow),
+                    };
+                    if end.is_none() {
+                        o.remaining = o.remaining.checked_sub(qty).unwrap_or(Qty::ZERO);
+                        self.orders[slot as usize].remaining = o.remaining;
+                        let fill = ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee: None };
+                        grew |= replies.push(reply_at, Report { slot, kind: fill });
+                        filled_now = true;
+                    }
+                }
+                if end.is_none() && !o.remaining.is_zero() {
+                    // The rest of an IOC after its first look, or of a reduce-only order with
+                    // nothing left to reduce, is canceled.
+                    let flat = o.reduce_only && self.reduce_room(&o).is_zero();
+                    end = if first_look && o.tif == TimeInForce::Ioc {
+                        ended(UpdateReason::IocRemainder, Status::Canceled)
+                    } else if flat {
+                        ended(UpdateReason::ReduceOnly, Status::Canceled)
+                    } else {
+                        None
+                    };
+                }
+            }
+            if let Some(kind) = end {
+                grew |= replies.push(reply_at, Report { slot, kind });
+            }
+            if end.is_some() || (filled_now && o.remaining.is_zero()) {
                 // Done: it leaves the lane and the next order moves into place `k`.
                 self.remove(i, slot);
             } else {
@@ -237,6 +365,17 @@ impl Venue {
     }
 }
 
+impl Venue {
+    /// What a reduce-only order may still fill: the venue's position on its closing side.
+    fn reduce_room(&self, o: &VenueOrder) -> Qty {
+        let pos = self.ledger.position(o.instrument).size();
+        match o.side {
+            Side::Buy => (-pos).max(Qty::ZERO),
+            Side::Sell => pos.max(Qty::ZERO),
+        }
+    }
+}
+
 /// The L1 rules for one order and one event: `Some((price, liquidity))` when it trades (the caller
 /// sizes the fill from the pool), after updating its trigger and evaluation state.
 fn decide(
@@ -244,6 +383,7 @@ fn decide(
     offer: Offer,
     quoted: bool,
     optimistic: bool,
+    shown: bool,
     liquid: bool,
 ) -> Option<(Price, Liquidity)> {
     // The price this event shows on the side the order would trade against.
@@ -261,7 +401,7 @@ fn decide(
             OrderKind::Market | OrderKind::Limit { .. } => return None,
         };
         // A quote side with no size shows no price to trigger on.
-        if (via_quote && !liquid) || !reaches(stop) {
+        if !shown || !reaches(stop) {
             return None;
         }
         o.triggered = true;
@@ -271,10 +411,12 @@ fn decide(
         OrderKind::Market | OrderKind::Stop { .. } => None,
         OrderKind::Limit { limit } | OrderKind::StopLimit { limit, .. } => Some(limit),
     };
-    if !liquid {
+    // A quote side the venue showed empty is no look at the market; one our earlier orders took
+    // in this event is (the order saw it, nothing was left).
+    if !shown {
         return None;
     }
-    match (limit, via_quote) {
+    let decided = match (limit, via_quote) {
         // Market orders take the touch: quotes when the data has them, else trades.
         (None, true) => {
             o.evaluated = true;
@@ -302,7 +444,7 @@ fn decide(
             if fresh && !quoted {
                 // Trades only: the first print at or after arrival is the touch.
                 o.evaluated = true;
-                return crosses(limit).then_some((touch, Liquidity::Taker));
+                return crosses(limit).then_some((touch, Liquidity::Taker)).filter(|_| liquid);
             }
             // A print through the limit fills it at the limit; at the limit only when optimistic.
             let through = if buy { touch < limit } else { touch > limit };
@@ -314,5 +456,6 @@ fn decide(
                 None
             }
         }
-    }
+    };
+    decided.filter(|_| liquid)
 }
