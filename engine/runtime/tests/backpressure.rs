@@ -5,7 +5,9 @@
 
 use std::sync::atomic::AtomicBool;
 
-use kestrel_engine::engine::{Engine, EngineConfig, OrderKind, SubmitError, TickContext, TickStrategy, VenueMode};
+use kestrel_engine::engine::{
+    Engine, EngineConfig, OrderKind, SubmitError, TickContext, TickStrategy, VenueMode,
+};
 use kestrel_runtime::clock::TscClock;
 use kestrel_runtime::{NoTap, RuntimeConfig, run};
 use kestrel_types::{Event, InstrumentId, Money, Payload, Price, Qty, Quote, Timestamp};
@@ -26,7 +28,12 @@ impl TickStrategy for Eager {
 
 fn quote(k: i64) -> Event {
     let t = Timestamp::from_nanos(1_000 + k);
-    let q = Quote { bid: Price::from_raw(100), bid_size: Qty::ONE, ask: Price::from_raw(200), ask_size: Qty::ONE };
+    let q = Quote {
+        bid: Price::from_raw(100),
+        bid_size: Qty::ONE,
+        ask: Price::from_raw(200),
+        ask_size: Qty::ONE,
+    };
     Event { ts_event: t, ts_recv: t, instrument: InstrumentId(0), payload: Payload::Quote(q) }
 }
 
@@ -48,7 +55,8 @@ fn a_full_outbound_ring_keeps_requests_in_order_and_then_refuses_with_the_reason
     let stop = AtomicBool::new(true);
     let clock = TscClock::new();
     let mut inputs = [md_rx];
-    let stats = run(&mut engine, &mut inputs, &mut out_tx, &clock, &RuntimeConfig::default(), &stop, &mut NoTap);
+    let stats =
+        run(&mut engine, &mut inputs, &mut out_tx, &clock, &RuntimeConfig::default(), &stop, &mut NoTap);
     assert_eq!(stats.events, 10, "every queued event was processed before the shutdown");
     // Two on the ring, four kept in the engine's queue, four refused.
     assert_eq!(stats.requests, 2);
