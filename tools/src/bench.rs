@@ -46,6 +46,9 @@ pub(crate) enum BenchCommand {
     /// Tick-to-order latency through the live runtime on two threads, against the bare ring round
     /// trip; writes `.hgrm` files and a percentile plot.
     Latency(crate::bench_latency::LatencyArgs),
+    /// The order path per order (submit, accept, fill, ledger, notifications) through the tick
+    /// engine's simulated venue, one strategy on one thread.
+    Orders(crate::bench_orders::OrdersArgs),
 }
 
 /// Options of `kestrel bench bars`.
@@ -79,6 +82,7 @@ pub(crate) fn run(cmd: &BenchCommand, out: &mut impl Write) -> Result<()> {
         BenchCommand::Bars(args) => bars(args, out),
         BenchCommand::Replay(args) => replay(args, out),
         BenchCommand::Latency(args) => crate::bench_latency::run(args, out),
+        BenchCommand::Orders(args) => crate::bench_orders::run(args, out),
     }
 }
 

@@ -16,6 +16,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 mod backtest;
 mod bench;
 mod bench_latency;
+mod bench_orders;
 mod convert;
 mod demo;
 mod generate;

@@ -167,6 +167,24 @@ fn decimals(raw: i64) -> u8 {
     d
 }
 
+/// Whether `raw` needs at most `d` decimal places: one remainder by a constant. `push` asks this
+/// of every price and size against the finest decimals seen so far, which almost always holds, so
+/// [`decimals`]' digit loop runs only when an instrument's decimals actually grow.
+const fn within(raw: i64, d: u8) -> bool {
+    match d {
+        0 => raw % 1_000_000_000 == 0,
+        1 => raw % 100_000_000 == 0,
+        2 => raw % 10_000_000 == 0,
+        3 => raw % 1_000_000 == 0,
+        4 => raw % 100_000 == 0,
+        5 => raw % 10_000 == 0,
+        6 => raw % 1_000 == 0,
+        7 => raw % 100 == 0,
+        8 => raw % 10 == 0,
+        _ => true,
+    }
+}
+
 fn pow10_raw(decimals: u8) -> i64 {
     // 10^(9 - decimals) nano-units.
     let mut v: i64 = 1;
@@ -342,7 +360,9 @@ impl Collector {
         let tick = self.tick_of(id);
         let slot = &mut self.slots[id.index()];
         for p in prices.into_iter().flatten() {
-            slot.price_decimals = slot.price_decimals.max(decimals(p.raw()));
+            if !within(p.raw(), slot.price_decimals) {
+                slot.price_decimals = slot.price_decimals.max(decimals(p.raw()));
+            }
             if let Some(t) = tick
                 && !p.is_zero()
                 && !p.is_multiple_of(t)
@@ -351,7 +371,9 @@ impl Collector {
             }
         }
         for q in sizes.into_iter().flatten() {
-            slot.qty_decimals = slot.qty_decimals.max(decimals(q.raw()));
+            if !within(q.raw(), slot.qty_decimals) {
+                slot.qty_decimals = slot.qty_decimals.max(decimals(q.raw()));
+            }
         }
         let r = encode(ev);
         if self.misplaced.is_none()
@@ -567,6 +589,17 @@ mod tests {
         assert_eq!(f.validate().unwrap().records, 50_000);
         let back: Vec<Event> = f.events().map(Result::unwrap).collect();
         assert_eq!(back, evs);
+    }
+
+    #[test]
+    fn within_agrees_with_decimals() {
+        let samples =
+            [0i64, 1, 10, 100, 5_000, 1_000_000_000, -1_500_000_000, 123_456_789, i64::MAX, i64::MIN];
+        for raw in samples.into_iter().chain((0..2_000i64).map(|i| i * 7_919 * 10i64.pow((i % 10) as u32))) {
+            for d in 0..=9u8 {
+                assert_eq!(within(raw, d), decimals(raw) <= d, "raw {raw} d {d}");
+            }
+        }
     }
 
     #[test]

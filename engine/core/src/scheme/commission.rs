@@ -265,6 +265,10 @@ impl CommissionScheme {
     /// # Errors
     /// [`ArithError::Overflow`] out of money's range.
     pub fn closed_pnl(&self, update: &PositionUpdate, price: Price) -> Result<Money, ArithError> {
+        // Nothing closed, nothing realised: skip the exact product (half of all fills).
+        if update.closed.is_zero() {
+            return Ok(Money::ZERO);
+        }
         self.closed_pnl_exact(update, price)?.to_money(MODE)
     }
 

@@ -413,7 +413,10 @@ impl Input {
             member,
             expected,
             source,
-            buf: vec![0; CHUNK],
+            // Twice the raw reader's buffer, so that a refill asks for more than that buffer holds
+            // and `BufReader` reads a plain file straight into this one instead of copying every
+            // byte through its own (a zip member's inflated bytes do not pass through it anyway).
+            buf: vec![0; 2 * CHUNK],
             start: 0,
             end: 0,
             eof: false,

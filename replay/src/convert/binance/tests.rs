@@ -567,3 +567,29 @@ fn detection_by_name_member_and_first_row_without_false_positives() {
     assert_eq!(d("btcusdt-bookdepth-2024-01-01.zip", b""), None);
     assert_eq!(d("btcusdt-trades-2024-01-01.zip.checksum", b""), None);
 }
+
+#[test]
+fn split_finds_every_comma_eight_bytes_at_a_time_as_a_plain_split_does() {
+    // Every length around the 8-byte word boundaries, commas anywhere (adjacent, first, last), and
+    // the bytes next to `,` that a carrying zero-byte test would mistake for one (`-`, `+`, `.`,
+    // 0x2c ^ 0x80 = `¬`'s UTF-8 bytes, multi-byte text).
+    let alphabet = [",", "-", "+", ".", "0", "9", "a", "¬", "é", "€", "\t", "1,", ",-1"];
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    for len in 0..200 {
+        for _ in 0..20 {
+            let mut line = String::new();
+            for _ in 0..len % 40 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                line.push_str(alphabet[(seed % alphabet.len() as u64) as usize]);
+            }
+            let want: Vec<&str> = line.split(',').collect();
+            let mut f: [&str; super::MAX_COLS + 1] = [""; super::MAX_COLS + 1];
+            let n = super::split(&line, &mut f);
+            assert_eq!(n, want.len(), "{line:?}");
+            let kept = n.min(f.len());
+            assert_eq!(&f[..kept], &want[..kept], "{line:?}");
+        }
+    }
+}
