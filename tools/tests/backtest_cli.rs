@@ -213,6 +213,13 @@ fn bad_input_is_refused_with_the_reason() {
     // A bar strategy on tick data says what it needs.
     let e = failed(&kestrel(tmp.path(), &["backtest", "--strategy", "sma-cross", "--demo-events", "1000"]));
     assert!(e.contains("no bar records"), "{e}");
+    let curve = tmp.path().join("latency.csv");
+    std::fs::write(&curve, "0,100\n").unwrap();
+    let e = failed(&kestrel(
+        tmp.path(),
+        &["backtest", "--demo-events", "1000", "--latency-file", curve.to_str().unwrap()],
+    ));
+    assert!(e.contains("latency.csv") && e.contains("line 1"), "{e}");
     let help = ok(&kestrel(tmp.path(), &["backtest", "--param", "help"]));
     assert!(help.contains("half_spread"), "{help}");
 }

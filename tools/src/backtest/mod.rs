@@ -56,6 +56,10 @@ pub(crate) struct BacktestArgs {
     /// simulated time.
     #[arg(long, default_value_t = 50)]
     latency_us: i64,
+    /// A recorded latency curve (`time_ns,entry_ns,response_ns` lines, interpolated), in place of
+    /// `--latency-us`.
+    #[arg(long)]
+    latency_file: Option<PathBuf>,
     /// A trade exactly at a resting limit fills it (default: only a trade through it does).
     #[arg(long)]
     optimistic: bool,
@@ -169,6 +173,10 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut impl Write) -> Result<()> {
         ("cash".to_owned(), args.cash.to_string()),
         ("commission".to_owned(), args.commission.to_string()),
         ("latency_us".to_owned(), args.latency_us.to_string()),
+        (
+            "latency_file".to_owned(),
+            args.latency_file.as_ref().map_or_else(String::new, |p| p.display().to_string()),
+        ),
         ("optimistic".to_owned(), args.optimistic.to_string()),
     ]);
     // The inputs as the user named them (the demo: its file name, not the cache folder's path).
@@ -228,6 +236,12 @@ fn run_tick<S: TickStrategy>(
     };
     let mut engine = Engine::try_new(config, Recorded::new(strategy, symbols.clone(), interval)?)?;
     engine.set_instruments(table);
+    if let Some(path) = &args.latency_file {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let curve = kestrel_engine::engine::LatencyCurve::parse(&text)
+            .with_context(|| format!("latency file {}", path.display()))?;
+        engine.set_latency_curve(curve);
+    }
     engine.start();
     let total: u64 = files.iter().map(|f| f.header().record_count).sum();
     let bar = progress_bar(total);

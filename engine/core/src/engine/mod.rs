@@ -100,7 +100,7 @@ mod timer;
 mod venue;
 
 pub use hash::StateHash;
-pub use latency::Latency;
+pub use latency::{Latency, LatencyCurve, LatencyCurveError};
 pub use ledger::{FillMoney, Ledger};
 pub use market::{BestQuote, LastTrade, MarketCounters, MarketState};
 pub use order::{
@@ -327,6 +327,11 @@ pub struct Core {
     ledger: Ledger,
     scheme: CommissionScheme,
     latency: Latency,
+    /// A recorded latency curve, in place of `latency` when set.
+    curve: Option<LatencyCurve>,
+    /// The last due times pushed each way: with a varying delay nothing overtakes.
+    last_request_due: Timestamp,
+    last_report_due: Timestamp,
     mode: VenueMode,
     /// The `ts_event` of the event being processed (what a request reacts to).
     cause: Timestamp,
@@ -538,8 +543,11 @@ impl Core {
         // Counted in the lane's load like any order, released by its final report.
         self.load[request.instrument.index()] += 1;
         let kind = ReportKind::Ended { status: Status::Rejected, reason: UpdateReason::Risk(reason) };
-        self.counters.report_queue_grew += u64::from(self.to_engine.push(now, Report { slot, kind }));
-        self.next_due = self.next_due.min(now);
+        // Behind the reports already on their way (one queue, in order).
+        let due = now.max(self.last_report_due);
+        self.last_report_due = due;
+        self.counters.report_queue_grew += u64::from(self.to_engine.push(due, Report { slot, kind }));
+        self.next_due = self.next_due.min(due);
         id
     }
 
@@ -673,13 +681,25 @@ impl Core {
     /// the runtime takes it).
     fn request_time(&self) -> Timestamp {
         match self.mode {
-            VenueMode::Simulated => self.now.checked_add(self.latency.entry).unwrap_or(Timestamp::MAX),
+            VenueMode::Simulated => {
+                let entry = self.curve.as_ref().map_or(self.latency.entry, |c| c.at(self.now).entry);
+                self.now.checked_add(entry).unwrap_or(Timestamp::MAX).max(self.last_request_due)
+            }
             VenueMode::External => self.now,
         }
     }
 
+    /// When a report the venue makes at `at` reaches the engine (never before the previous one).
+    fn report_time(&mut self, at: Timestamp) -> Timestamp {
+        let response = self.curve.as_ref().map_or(self.latency.response, |c| c.at(at).response);
+        let due = at.checked_add(response).unwrap_or(Timestamp::MAX).max(self.last_report_due);
+        self.last_report_due = due;
+        due
+    }
+
     /// A request queued for `at`: due then for the simulated venue only.
     fn request_due(&mut self, at: Timestamp) {
+        self.last_request_due = at;
         if self.mode == VenueMode::Simulated {
             self.next_due = self.next_due.min(at);
         }
@@ -727,7 +747,7 @@ impl Core {
 
     /// A request reaches the venue.
     fn at_venue(&mut self, at: Timestamp, request: Request) {
-        let reply_at = at.checked_add(self.latency.response).unwrap_or(Timestamp::MAX);
+        let reply_at = self.report_time(at);
         let grew = match request {
             Request::New(slot, _) => {
                 let o = self.slots[slot as usize].order;
@@ -996,6 +1016,9 @@ impl<S: TickStrategy> Engine<S> {
             ledger,
             scheme: config.scheme,
             latency: config.latency,
+            curve: None,
+            last_request_due: Timestamp::EPOCH,
+            last_report_due: Timestamp::EPOCH,
             mode: config.venue,
             cause: Timestamp::EPOCH,
             counters: EngineCounters::default(),
@@ -1018,6 +1041,12 @@ impl<S: TickStrategy> Engine<S> {
                 *g = Grid { tick: ins.tick_size(), lot: ins.lot_size() };
             }
         }
+    }
+
+    /// Models the venue link with a recorded latency curve instead of the configuration's
+    /// constant [`Latency`] (simulated venue only).
+    pub fn set_latency_curve(&mut self, curve: LatencyCurve) {
+        self.core.curve = Some(curve);
     }
 
     /// Calls [`TickStrategy::on_start`]; call it once before the first event.
@@ -1143,7 +1172,7 @@ impl<S: TickStrategy> Engine<S> {
     #[inline(never)]
     fn match_event(&mut self, i: usize, ev: &Event) {
         let now = self.core.now;
-        let reply_at = now.checked_add(self.core.latency.response).unwrap_or(Timestamp::MAX);
+        let reply_at = self.core.report_time(now);
         let quoted = self.markets[i].is_quoted();
         let core = &mut self.core;
         let grew = core.venue.on_market(i, &ev.payload, quoted, now, reply_at, &mut core.to_engine);

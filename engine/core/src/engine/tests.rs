@@ -1019,3 +1019,49 @@ fn market_orders_under_a_protection_band_never_pay_beyond_it() {
     e.on_event(&quote(3, 1000, 5, 1008, 5));
     assert_eq!(e.strategy().fills(), vec![(id, q(2), p(1010), Liquidity::Maker, Status::Completed)]);
 }
+
+#[test]
+fn a_recorded_latency_curve_interpolates_and_never_lets_a_message_overtake() {
+    let text = "time_ns,entry_ns,response_ns\n# a spike\n0,10000,4000\n100000,50000,4000\n200000,2000,4000\n";
+    let curve = LatencyCurve::parse(text).unwrap();
+    assert_eq!(curve.at(t(50)).entry, TimeSpan::from_nanos(30_000), "half way between 10 and 50 µs");
+    assert_eq!(curve.at(t(500)).entry, TimeSpan::from_nanos(2_000), "held flat after the last point");
+    assert!(matches!(
+        LatencyCurve::parse("0,1,1\n0,1,1"),
+        Err(LatencyCurveError::Unordered { index: 1, .. })
+    ));
+    assert!(matches!(LatencyCurve::parse("0,1"), Err(LatencyCurveError::Parse { line: 1, .. })));
+    assert_eq!(LatencyCurve::parse("# nothing"), Err(LatencyCurveError::Empty));
+
+    let mut e = engine();
+    e.set_latency_curve(curve);
+    e.on_event(&quote(100, 1000, 5, 1010, 5));
+    // Sent at 100 µs with 50 µs entry: due at 150 µs.
+    let first = buy(&mut e, 1, OrderKind::Market);
+    e.on_event(&quote(190, 1000, 5, 1010, 5));
+    // Sent at 190 µs with 6.8 µs entry (50 − 48 × 0.9): due at 196.8 µs.
+    let second = buy(&mut e, 1, OrderKind::Market);
+    e.on_event(&quote(195, 1000, 5, 1011, 5)); // the first's fill report (194 µs) arrives; the second is on its way
+    assert_eq!(e.strategy().fills(), vec![(first, q(1), p(1010), Liquidity::Taker, Status::Completed)]);
+    e.on_event(&quote(197, 1000, 5, 1012, 5)); // arrived at 196.8 µs: fills here
+    e.on_event(&quote(220, 1000, 5, 1013, 5)); // its report (201 µs) arrives
+    assert_eq!(e.strategy().fills()[1], (second, q(1), p(1012), Liquidity::Taker, Status::Completed));
+
+    // A spike then a drop: the second request may not overtake the first.
+    let spike = LatencyCurve::new(vec![
+        (t(0), TimeSpan::from_nanos(100_000), TimeSpan::ZERO),
+        (t(10), TimeSpan::from_nanos(1_000), TimeSpan::ZERO),
+    ])
+    .unwrap();
+    let mut e = engine();
+    e.set_latency_curve(spike);
+    e.on_event(&quote(0, 1000, 5, 1010, 5));
+    let slow = buy(&mut e, 1, OrderKind::Market); // due at 100 µs
+    e.on_event(&quote(10, 1000, 5, 1010, 5));
+    let fast = buy(&mut e, 1, OrderKind::Market); // 11 µs by the curve, but queued behind: 100 µs
+    e.on_event(&quote(50, 1000, 5, 1010, 5));
+    assert!(e.strategy().fills().is_empty(), "neither overtook the slow one");
+    e.on_event(&quote(100, 1000, 5, 1011, 5));
+    let order: Vec<_> = e.strategy().fills().iter().map(|f| f.0).collect();
+    assert_eq!(order, vec![slow, fast]);
+}
