@@ -48,6 +48,8 @@ pub(crate) fn run(args: &LatencyArgs, out: &mut impl Write) -> Result<()> {
         rtt_samples: args.rtt_samples,
         engine_core: (!args.no_pin).then_some(0),
         venue_core: (!args.no_pin).then_some(1),
+        // Unpinned (tests, shared machines): yield when idle rather than spin.
+        spin: !args.no_pin,
         ..HarnessConfig::default()
     };
     let r = run_harness(&config)?;

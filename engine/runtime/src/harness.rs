@@ -55,6 +55,9 @@ pub struct HarnessConfig {
     pub engine_core: Option<usize>,
     /// Core of the venue thread (the caller's), `None`: unpinned.
     pub venue_core: Option<usize>,
+    /// Busy-wait without yielding (a measurement on dedicated cores); `false` yields when idle, so
+    /// test threads sharing two cores cannot starve each other.
+    pub spin: bool,
 }
 
 impl Default for HarnessConfig {
@@ -69,7 +72,18 @@ impl Default for HarnessConfig {
             ring_capacity: 4096,
             engine_core: Some(0),
             venue_core: Some(1),
+            spin: true,
         }
+    }
+}
+
+/// Waits a moment in a busy loop: a spin hint on dedicated cores, a yield otherwise.
+#[inline]
+fn pause(spin: bool) {
+    if spin {
+        std::hint::spin_loop();
+    } else {
+        std::thread::yield_now();
     }
 }
 
@@ -208,6 +222,7 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
     let stop = Arc::new(AtomicBool::new(false));
     let echo_stop = Arc::clone(&stop);
     let core = config.engine_core;
+    let spin = config.spin;
     let echo = std::thread::spawn(move || {
         if let Some(c) = core {
             crate::pin_or_warn(c);
@@ -216,7 +231,7 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
         while !echo_stop.load(Ordering::Acquire) {
             if let Ok(t) = echo_rx.pop() {
                 while echo_tx.push(t).is_err() {
-                    std::hint::spin_loop();
+                    pause(spin);
                 }
                 backoff.reset();
             } else {
@@ -235,13 +250,13 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
             break;
         }
         while to_echo.push(t0).is_err() {
-            std::hint::spin_loop();
+            pause(config.spin);
         }
         let t = loop {
             if let Ok(t) = back.pop() {
                 break t;
             }
-            std::hint::spin_loop();
+            pause(config.spin);
         };
         if k >= warm {
             record(&mut h, clock.now().nanos() - t.nanos());
@@ -291,7 +306,7 @@ pub fn run_harness(config: &HarnessConfig) -> Result<HarnessResult, HarnessError
         queue: 4 * config.ring_capacity.max(room),
         ..EngineConfig::new(1)
     };
-    let runtime_config = RuntimeConfig { batch_per_ring: 64, core: config.engine_core };
+    let runtime_config = RuntimeConfig { batch_per_ring: 64, core: config.engine_core, spin: config.spin };
     let engine_thread = std::thread::spawn(move || -> Result<_, HarnessError> {
         let strategy = TickToOrder {
             clock: engine_clock.clone(),
@@ -344,6 +359,7 @@ pub fn run_harness(config: &HarnessConfig) -> Result<HarnessResult, HarnessError
     let mut late = 0u64;
     let mut price_ticks = 10_000i64;
     while answered < total {
+        let mut busy = false;
         let now = clock.now();
         let planned = start + i64::try_from(sent).unwrap_or(i64::MAX) * period;
         if sent < total && now.nanos() >= planned {
@@ -363,6 +379,7 @@ pub fn run_harness(config: &HarnessConfig) -> Result<HarnessResult, HarnessError
             };
             if md_tx.push(ev).is_ok() {
                 sent += 1;
+                busy = true;
             }
         }
         while let Ok(req) = out_rx.pop() {
@@ -385,11 +402,15 @@ pub fn run_harness(config: &HarnessConfig) -> Result<HarnessResult, HarnessError
             while let Some(e) = ev.take() {
                 if let Err(rtrb::PushError::Full(back)) = rep_tx.push(e) {
                     ev = Some(back);
-                    std::hint::spin_loop();
+                    pause(config.spin);
                 }
             }
             answered += 1;
             last_answer = t;
+            busy = true;
+        }
+        if !busy {
+            pause(config.spin);
         }
         if sent == total && clock.now().nanos() - last_answer.nanos() > 2_000_000_000 {
             // Everything sent and no order for two seconds: the engine refused some (they are in
@@ -431,6 +452,7 @@ mod tests {
             ring_capacity: 256,
             engine_core: None,
             venue_core: None,
+            spin: false,
         };
         let r = run_harness(&config).unwrap();
         assert_eq!(r.tick_to_order.len(), 2_000);

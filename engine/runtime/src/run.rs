@@ -41,12 +41,15 @@ pub struct RuntimeConfig {
     pub batch_per_ring: usize,
     /// The core to pin the loop's thread to (`None`: unpinned). A failure to pin is a warning.
     pub core: Option<usize>,
+    /// Busy-spin when idle (a dedicated core: the lowest latency); `false` backs off to yielding
+    /// (shared cores: two spinning threads on two cores must not starve each other).
+    pub spin: bool,
 }
 
 impl Default for RuntimeConfig {
-    /// Batches of 64, unpinned.
+    /// Batches of 64, unpinned, backing off when idle.
     fn default() -> Self {
-        Self { batch_per_ring: 64, core: None }
+        Self { batch_per_ring: 64, core: None, spin: false }
     }
 }
 
@@ -159,7 +162,11 @@ pub fn run<S: TickStrategy, C: Clock, T: Tap<S>>(
             if stopping {
                 break;
             }
-            backoff.snooze();
+            if config.spin {
+                std::hint::spin_loop();
+            } else {
+                backoff.snooze();
+            }
         } else {
             backoff.reset();
         }

@@ -18,6 +18,7 @@ fn the_engine_thread_allocates_nothing_after_warm_up() {
         ring_capacity: 1024,
         engine_core: None,
         venue_core: None,
+        spin: false,
     };
     let r = run_harness(&config).unwrap();
     assert_eq!(r.tick_to_order.len(), 20_000);
