@@ -149,6 +149,21 @@ pub struct EngineConfig {
     pub venue: VenueMode,
     /// Pre-trade risk checks (none by default).
     pub risk: RiskLimits,
+    /// Which of an event's two times the simulated venue lives on.
+    pub venue_clock: VenueClock,
+}
+
+/// The simulated venue's clock.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum VenueClock {
+    /// The venue sees each event when we do (`ts_recv`): no feed latency.
+    #[default]
+    Recv,
+    /// The venue lives on exchange time (`ts_event`): an order that reaches it at `T` meets the
+    /// events with `ts_event ≥ T`, which we only see `ts_recv − ts_event` later — the data's own
+    /// feed latency. Fills happen at the event's `ts_event` and their reports reach us one
+    /// response latency after that.
+    Event,
 }
 
 /// Pre-trade risk limits, checked in the engine before an order leaves it; `None` turns a check
@@ -209,6 +224,7 @@ impl EngineConfig {
             scheme: CommissionScheme::broker_default(),
             optimistic: false,
             venue: VenueMode::Simulated,
+            venue_clock: VenueClock::Recv,
             risk: RiskLimits {
                 max_order_size: None,
                 max_order_notional: None,
@@ -327,6 +343,7 @@ pub struct Core {
     ledger: Ledger,
     scheme: CommissionScheme,
     latency: Latency,
+    venue_clock: VenueClock,
     /// A recorded latency curve, in place of `latency` when set.
     curve: Option<LatencyCurve>,
     /// The last due times pushed each way: with a varying delay nothing overtakes.
@@ -1016,6 +1033,7 @@ impl<S: TickStrategy> Engine<S> {
             ledger,
             scheme: config.scheme,
             latency: config.latency,
+            venue_clock: config.venue_clock,
             curve: None,
             last_request_due: Timestamp::EPOCH,
             last_report_due: Timestamp::EPOCH,
@@ -1059,7 +1077,7 @@ impl<S: TickStrategy> Engine<S> {
     /// working orders stay working; pending timers do not fire), then calls
     /// [`TickStrategy::on_stop`]. Call it once after the last event.
     pub fn finish(&mut self) {
-        self.advance(Timestamp::MAX, false);
+        self.advance(Timestamp::MAX, Timestamp::MAX, false);
         let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
         self.strategy.on_stop(&mut ctx);
     }
@@ -1082,7 +1100,7 @@ impl<S: TickStrategy> Engine<S> {
         // steps back): an older event is processed at the engine's time.
         let ts = ev.ts_recv.max(self.core.now);
         if ts >= self.core.next_due {
-            self.advance(ts, true);
+            self.advance(ts, self.venue_upto(ev, ts), true);
         }
         let top_changed = self.markets[i].apply(ev);
         self.core.now = ts;
@@ -1168,29 +1186,44 @@ impl<S: TickStrategy> Engine<S> {
         self.core.next_due
     }
 
+    /// How far the simulated venue's requests may be processed before `ev` meets the venue: up
+    /// to the event's venue time.
+    #[inline(always)]
+    fn venue_upto(&self, ev: &Event, ts: Timestamp) -> Timestamp {
+        match self.core.venue_clock {
+            VenueClock::Recv => ts,
+            VenueClock::Event => ev.ts_event.min(ts),
+        }
+    }
+
     /// The slow path: the instrument has working orders.
     #[inline(never)]
     fn match_event(&mut self, i: usize, ev: &Event) {
         let now = self.core.now;
-        let reply_at = self.core.report_time(now);
+        let venue_now = self.venue_upto(ev, now);
+        let reply_at = self.core.report_time(venue_now);
         let quoted = self.markets[i].is_quoted();
         let core = &mut self.core;
-        let grew = core.venue.on_market(i, &ev.payload, quoted, now, reply_at, &mut core.to_engine);
+        let grew = core.venue.on_market(i, &ev.payload, quoted, venue_now, reply_at, &mut core.to_engine);
         core.counters.report_queue_grew += u64::from(grew);
         core.next_due = core.next_due.min(reply_at);
         if reply_at <= now {
-            self.advance(now, true);
+            self.advance(now, venue_now, true);
             self.core.now = now;
         }
     }
 
-    /// Processes every timer, venue request and report due at or before `upto`, earliest first.
+    /// Processes every timer and report due at or before `upto` and every request for the simulated
+    /// venue due at or before `venue_upto`, earliest first.
     #[inline(never)]
-    fn advance(&mut self, upto: Timestamp, fire_timers: bool) {
+    fn advance(&mut self, upto: Timestamp, venue_upto: Timestamp, fire_timers: bool) {
         loop {
             let due = |t: Option<Timestamp>| t.filter(|t| *t <= upto);
-            let venue =
-                if self.core.mode == VenueMode::Simulated { due(self.core.to_venue.next_at()) } else { None };
+            let venue = if self.core.mode == VenueMode::Simulated {
+                self.core.to_venue.next_at().filter(|t| *t <= venue_upto)
+            } else {
+                None
+            };
             let report = due(self.core.to_engine.next_at());
             let timer = if fire_timers { due(self.core.timers.next_at()) } else { None };
             // Earliest first; ties: venue, then reports, then timers.
@@ -1199,14 +1232,16 @@ impl<S: TickStrategy> Engine<S> {
                 self.core.refresh_due();
                 return;
             };
-            self.core.now = at;
+            // The engine's time never goes back: on exchange time a report can be due before the
+            // event that reveals it; it is delivered, and stamped, at the engine's time.
+            self.core.now = self.core.now.max(at);
             if venue == Some(at) {
                 if let Some(d) = self.core.to_venue.pop() {
                     self.core.at_venue(d.at, d.msg);
                 }
             } else if report == Some(at) {
                 if let Some(d) = self.core.to_engine.pop() {
-                    let delivery = self.core.at_engine(d.at, d.msg);
+                    let delivery = self.core.at_engine(self.core.now, d.msg);
                     let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
                     if let Some(fill) = delivery.fill {
                         self.strategy.on_fill(&mut ctx, &fill);

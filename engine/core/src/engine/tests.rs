@@ -1065,3 +1065,39 @@ fn a_recorded_latency_curve_interpolates_and_never_lets_a_message_overtake() {
     let order: Vec<_> = e.strategy().fills().iter().map(|f| f.0).collect();
     assert_eq!(order, vec![slow, fast]);
 }
+
+/// An event the venue saw at `event_us` and we at `recv_us`.
+fn late_quote(event_us: i64, recv_us: i64, ask: i64) -> Event {
+    Event { ts_event: t(event_us), ts_recv: t(recv_us), ..quote(0, 1000, 5, ask, 5) }
+}
+
+#[test]
+fn on_exchange_time_orders_meet_only_events_the_venue_saw_after_their_arrival() {
+    let latency = Latency { entry: TimeSpan::from_nanos(10_000), response: TimeSpan::from_nanos(5_000) };
+    for clock in [VenueClock::Recv, VenueClock::Event] {
+        let mut e = engine_with(EngineConfig { latency, venue_clock: clock, ..config() });
+        e.on_event(&late_quote(100, 150, 1010));
+        let id = buy(&mut e, 1, OrderKind::Market); // sent at 150 µs: reaches the venue at 160 µs
+        // The venue quoted this at 155 µs (before our order arrived); we see it at 205 µs.
+        e.on_event(&late_quote(155, 205, 1011));
+        // The venue quoted this at 170 µs (after the arrival); we see it at 220 µs.
+        e.on_event(&late_quote(170, 220, 1012));
+        e.on_event(&late_quote(300, 400, 1013));
+        let fills = e.strategy().fills();
+        match clock {
+            // Without feed latency the order meets the first event we see after 160 µs.
+            VenueClock::Recv => {
+                assert_eq!(fills, vec![(id, q(1), p(1011), Liquidity::Taker, Status::Completed)])
+            }
+            VenueClock::Event => {
+                assert_eq!(fills, vec![(id, q(1), p(1012), Liquidity::Taker, Status::Completed)]);
+                // Filled at the venue at 170 µs, reported 5 µs later (we learn of it at 220 µs).
+                let Some(Seen::Fill(f)) = e.strategy().seen.iter().find(|s| matches!(s, Seen::Fill(_)))
+                else {
+                    panic!()
+                };
+                assert_eq!((f.venue_ts, f.ts), (t(170), t(220)));
+            }
+        }
+    }
+}
