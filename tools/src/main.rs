@@ -19,6 +19,7 @@ mod bench_latency;
 mod bench_orders;
 mod convert;
 mod demo;
+mod diff;
 mod generate;
 mod inspect;
 
@@ -38,6 +39,10 @@ enum Command {
     /// Runs an SMA crossover through the bar broker on generated bars (or a backtrader CSV file)
     /// and prints every execution, the closed trades and a summary.
     Demo(demo::DemoArgs),
+    /// Runs a bar strategy through the bar broker and through the tick engine on each bar's two
+    /// candidate tick paths (O→H→L→C, O→L→H→C), and lists where their fills differ, with the
+    /// intrabar-ambiguous cases: fills the order of the high and the low decides.
+    Diff(diff::DiffArgs),
     /// Runs a conformance scenario (shared/conformance/FORMAT.md) through the simulated broker and
     /// prints the output document; exits 3 on anything the format does not define.
     Conform {
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Conform { scenario } => return conform(&scenario),
         Command::Demo(args) => demo::run(&args, &mut std::io::stdout().lock()),
+        Command::Diff(args) => diff::run(&args, &mut std::io::stdout().lock()),
         Command::Convert(args) => convert::run(&args, &mut std::io::stdout().lock()),
         Command::Bench(cmd) => bench::run(&cmd, &mut std::io::stdout().lock()),
         Command::Backtest(args) => backtest::run(&args, &mut std::io::stdout().lock()),
