@@ -6,6 +6,7 @@
 #[global_allocator]
 static ALLOCATOR: kestrel_tests::CountingAllocator = kestrel_tests::CountingAllocator;
 
+mod book_mbo;
 mod conformance;
 mod money_flow;
 mod no_alloc;

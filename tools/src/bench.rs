@@ -49,6 +49,9 @@ pub(crate) enum BenchCommand {
     /// The order path per order (submit, accept, fill, ledger, notifications) through the tick
     /// engine's simulated venue, one strategy on one thread.
     Orders(crate::bench_orders::OrdersArgs),
+    /// L2 replay throughput: generated snapshots and level updates through the tick engine with
+    /// the market-by-price book rebuilt, a no-op strategy on top.
+    Book(crate::bench_book::BookArgs),
 }
 
 /// Options of `kestrel bench bars`.
@@ -83,6 +86,7 @@ pub(crate) fn run(cmd: &BenchCommand, out: &mut impl Write) -> Result<()> {
         BenchCommand::Replay(args) => replay(args, out),
         BenchCommand::Latency(args) => crate::bench_latency::run(args, out),
         BenchCommand::Orders(args) => crate::bench_orders::run(args, out),
+        BenchCommand::Book(args) => crate::bench_book::run(args, out),
     }
 }
 

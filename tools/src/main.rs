@@ -15,6 +15,7 @@ static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 mod backtest;
 mod bench;
+mod bench_book;
 mod bench_latency;
 mod bench_orders;
 mod convert;

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod backtest;
+pub mod book;
 pub mod broker;
 pub mod engine;
 pub mod order;
