@@ -4,8 +4,6 @@
 //! the same crosses on the same bars whatever their fills were; only what the strategy does about
 //! a cross depends on its position.
 
-use core::cmp::Ordering;
-
 use anyhow::{Result, bail};
 use kestrel_engine::engine::Grid;
 use kestrel_types::{Price, Qty, Ratio, Rounding};
@@ -163,73 +161,8 @@ impl Spec {
     }
 }
 
-/// A running sum of the last `n` closes (raw nano-units).
-#[derive(Clone, Debug)]
-struct Window {
-    values: Vec<i64>,
-    next: usize,
-    filled: usize,
-    sum: i128,
-}
-
-impl Window {
-    fn new(n: usize) -> Self {
-        Self { values: vec![0; n.max(1)], next: 0, filled: 0, sum: 0 }
-    }
-
-    fn push(&mut self, v: i64) {
-        let n = self.values.len();
-        self.sum += i128::from(v) - i128::from(self.values[self.next]);
-        self.values[self.next] = v;
-        self.next = (self.next + 1) % n;
-        self.filled = (self.filled + 1).min(n);
-    }
-
-    fn full(&self) -> bool {
-        self.filled == self.values.len()
-    }
-}
-
-/// A cross of the fast average over the slow one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Signal {
-    /// The fast average went from strictly below to strictly above.
-    Up,
-    /// The fast average went from strictly above to strictly below.
-    Down,
-}
-
-/// The crossover of [`kestrel_engine::strategy::sma_cross::SmaCross`] (backtrader's `CrossOver`),
-/// with the same exact comparison `Σfast × slow` against `Σslow × fast`; the diff needs the signal
-/// apart from the orders, so both sides can place their own.
-#[derive(Clone, Debug)]
-pub(crate) struct Cross {
-    fast: Window,
-    slow: Window,
-    side: Option<Ordering>,
-}
-
-impl Cross {
-    pub(crate) fn new(fast: usize, slow: usize) -> Self {
-        Self { fast: Window::new(fast), slow: Window::new(slow), side: None }
-    }
-
-    /// Takes a bar's close; the cross it completes, if any.
-    pub(crate) fn push(&mut self, close: Price) -> Option<Signal> {
-        self.fast.push(close.raw());
-        self.slow.push(close.raw());
-        if !self.slow.full() {
-            return None;
-        }
-        let (nf, ns) = (self.fast.values.len() as i128, self.slow.values.len() as i128);
-        let side = (self.fast.sum * ns).cmp(&(self.slow.sum * nf));
-        match (self.side.replace(side), side) {
-            (Some(Ordering::Less), Ordering::Greater) => Some(Signal::Up),
-            (Some(Ordering::Greater), Ordering::Less) => Some(Signal::Down),
-            _ => None,
-        }
-    }
-}
+/// The crossover signal, shared with the bar broker's `SmaCross` (one definition of the cross).
+pub(crate) use kestrel_engine::strategy::sma_cross::{Crossover as Cross, Signal};
 
 #[cfg(test)]
 mod tests {

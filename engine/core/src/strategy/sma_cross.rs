@@ -6,7 +6,7 @@
 //! `Σslow × fast`), from running sums over ring buffers sized at construction: nothing is
 //! allocated per bar.
 
-use kestrel_types::{InstrumentId, Qty};
+use kestrel_types::{InstrumentId, Price, Qty};
 
 use super::{Context, OrderArgs, Strategy};
 use crate::broker::BrokerError;
@@ -38,22 +38,62 @@ impl Window {
     }
 }
 
+/// A cross of the fast average over the slow one (backtrader's `CrossOver` of +1 / −1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// The fast average went from strictly below the slow one to strictly above.
+    Up,
+    /// The fast average went from strictly above the slow one to strictly below.
+    Down,
+}
+
+/// The crossover signal alone, for strategies that place their own orders on it: SMA(`fast`)
+/// against SMA(`slow`) of closes, compared exactly (`Σfast × slow` against `Σslow × fast`).
+#[derive(Clone, Debug)]
+pub struct Crossover {
+    fast: Window,
+    slow: Window,
+    /// The sign of fast − slow on the previous bar.
+    side: Option<core::cmp::Ordering>,
+}
+
+impl Crossover {
+    /// SMA(`fast`) over SMA(`slow`); lengths below 1 are taken as 1.
+    pub fn new(fast: usize, slow: usize) -> Self {
+        Self { fast: Window::new(fast), slow: Window::new(slow), side: None }
+    }
+
+    /// Takes a bar's close; the cross it completes, if any (none until the slow window is full).
+    pub fn push(&mut self, close: Price) -> Option<Signal> {
+        use core::cmp::Ordering::{Greater, Less};
+        self.fast.push(close.raw());
+        self.slow.push(close.raw());
+        if !self.slow.full() {
+            return None;
+        }
+        let (nf, ns) = (self.fast.values.len() as i128, self.slow.values.len() as i128);
+        let side = (self.fast.sum * ns).cmp(&(self.slow.sum * nf));
+        match (self.side.replace(side), side) {
+            (Some(Less), Greater) => Some(Signal::Up),
+            (Some(Greater), Less) => Some(Signal::Down),
+            _ => None,
+        }
+    }
+}
+
 /// The SMA crossover strategy.
 #[derive(Clone, Debug)]
 pub struct SmaCross {
     feed: InstrumentId,
     size: Qty,
-    fast: Window,
-    slow: Window,
-    /// The sign of fast − slow on the previous bar.
-    side: Option<core::cmp::Ordering>,
+    cross: Crossover,
     orders: u64,
 }
 
 impl SmaCross {
     /// A crossover of SMA(`fast`) over SMA(`slow`) on `feed`, trading `size` units.
     pub fn new(feed: InstrumentId, fast: usize, slow: usize, size: Qty) -> Self {
-        Self { feed, size, fast: Window::new(fast), slow: Window::new(slow), side: None, orders: 0 }
+        Self { feed, size, cross: Crossover::new(fast, slow), orders: 0 }
     }
 
     /// Orders placed so far.
@@ -67,20 +107,8 @@ impl Strategy for SmaCross {
 
     fn on_bar(&mut self, ctx: &mut Context<'_>) -> Result<(), BrokerError> {
         let Some(bar) = ctx.bar(self.feed) else { return Ok(()) };
-        self.fast.push(bar.close.raw());
-        self.slow.push(bar.close.raw());
-        if !self.slow.full() {
-            return Ok(());
-        }
-        let (nf, ns) = (self.fast.values.len() as i128, self.slow.values.len() as i128);
-        use core::cmp::Ordering::{Greater, Less};
-        let side = (self.fast.sum * ns).cmp(&(self.slow.sum * nf));
-        let prev = self.side.replace(side);
-        let up = prev == Some(Less) && side == Greater;
-        let down = prev == Some(Greater) && side == Less;
-        if !up && !down {
-            return Ok(());
-        }
+        let Some(signal) = self.cross.push(bar.close) else { return Ok(()) };
+        let (up, down) = (signal == Signal::Up, signal == Signal::Down);
         let flat_or_short = !ctx.position(self.feed).size().is_positive();
         let placed = if up && flat_or_short {
             ctx.buy(self.feed, Some(self.size), &OrderArgs::default())?
