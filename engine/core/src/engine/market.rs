@@ -42,6 +42,8 @@ pub struct MarketCounters {
     pub snapshots: u64,
     /// Journal records (executions, commands, timers): not market data, counted so none is lost.
     pub journal: u64,
+    /// Changes of the top of the market-by-price book the engine rebuilds.
+    pub book_tops: u64,
 }
 
 /// What the engine knows of one instrument: last trade, best bid and ask, last bar, counters.
@@ -94,10 +96,17 @@ impl MarketState {
         top_changed
     }
 
-    /// Whether quotes ever came: then quotes drive market orders (the L1 fill rules).
+    /// Whether quotes (or a rebuilt book's top) ever came: then they drive market orders (the L1
+    /// fill rules).
     #[inline]
     pub fn is_quoted(&self) -> bool {
-        self.counters.quotes != 0
+        self.counters.quotes != 0 || self.counters.book_tops != 0
+    }
+
+    /// The top of the rebuilt book becomes the best bid and ask (a side with size 0 is empty).
+    pub(crate) fn set_book_top(&mut self, quote: Quote, ts: Timestamp) {
+        self.best = Some(BestQuote { quote, ts });
+        self.counters.book_tops += 1;
     }
 
     /// The price positions are valued at: the mid when both sides are quoted, else the last

@@ -151,6 +151,11 @@ pub struct EngineConfig {
     pub risk: RiskLimits,
     /// Which of an event's two times the simulated venue lives on.
     pub venue_clock: VenueClock,
+    /// Rebuild a market-by-price book per instrument from level updates and snapshots: its top
+    /// then acts as the instrument's quote (market state, `on_book`, the fill rules). Needs the
+    /// instrument's tick ([`Engine::set_instruments`]); a book is made at the instrument's first
+    /// level update.
+    pub books: bool,
 }
 
 /// The simulated venue's clock.
@@ -225,6 +230,7 @@ impl EngineConfig {
             optimistic: false,
             venue: VenueMode::Simulated,
             venue_clock: VenueClock::Recv,
+            books: true,
             risk: RiskLimits {
                 max_order_size: None,
                 max_order_notional: None,
@@ -298,6 +304,9 @@ pub struct EngineCounters {
     /// Execution reports for orders the engine does not hold (unknown or already ended ids, or
     /// reports while the engine runs a simulated venue): counted and skipped.
     pub unknown_reports: u64,
+    /// Level updates a book refused (off its grid, outside its window, …; see `kestrel_engine::book`)
+    /// or that came for an instrument without a known tick: counted and skipped.
+    pub book_errors: u64,
     /// Fills the venue booked that the engine's ledger could not (the two ledgers diverged: a
     /// bug, never expected; each is also reported to the strategy as [`UpdateReason::Overflow`]).
     pub ledger_errors: u64,
@@ -943,6 +952,9 @@ pub struct Engine<S: TickStrategy> {
     strategy: S,
     markets: Vec<MarketState>,
     core: Core,
+    /// Market-by-price books, made at an instrument's first level update (`EngineConfig::books`).
+    books: Vec<Option<crate::book::L2Book>>,
+    build_books: bool,
 }
 
 impl<S: TickStrategy> Engine<S> {
@@ -1048,7 +1060,13 @@ impl<S: TickStrategy> Engine<S> {
             killed: false,
             next_id: 1,
         };
-        Ok(Self { strategy, markets: vec![MarketState::default(); config.instruments], core })
+        Ok(Self {
+            strategy,
+            markets: vec![MarketState::default(); config.instruments],
+            core,
+            books: (0..config.instruments).map(|_| None).collect(),
+            build_books: config.books,
+        })
     }
 
     /// Takes the price and size grids of the run's instruments (a tick file's table), so orders
@@ -1102,12 +1120,25 @@ impl<S: TickStrategy> Engine<S> {
         if ts >= self.core.next_due {
             self.advance(ts, self.venue_upto(ev, ts), true);
         }
-        let top_changed = self.markets[i].apply(ev);
+        let mut top_changed = self.markets[i].apply(ev);
         self.core.now = ts;
         self.core.cause = ev.ts_event;
+        let book_top = match ev.payload {
+            Payload::Level(_) | Payload::BookClear | Payload::SnapshotBegin | Payload::SnapshotEnd
+                if self.build_books =>
+            {
+                self.apply_book(i, ev)
+            }
+            _ => None,
+        };
         if self.core.venue.working(i) != 0 {
-            self.match_event(i, ev);
+            match book_top {
+                // The book's new top meets the working orders as a quote would.
+                Some(q) => self.match_event(i, &Event { payload: Payload::Quote(q), ..*ev }),
+                None => self.match_event(i, ev),
+            }
         }
+        top_changed |= book_top.is_some();
         if let Payload::Exec(r) = &ev.payload {
             self.on_exec(ts, ev.ts_event, r);
         }
@@ -1117,6 +1148,65 @@ impl<S: TickStrategy> Engine<S> {
             let top = self.markets[i].best;
             let mut ctx = TickContext { markets: &self.markets, core: &mut self.core };
             self.strategy.on_book(&mut ctx, ev.instrument, top.as_ref());
+        }
+    }
+
+    /// A market-by-price event into the instrument's book; the new top as a quote when it changed
+    /// (not while a snapshot is under way: the book is partial until it ends). Only the side that
+    /// changed is read back from the book.
+    #[inline]
+    fn apply_book(&mut self, i: usize, ev: &Event) -> Option<kestrel_types::Quote> {
+        if self.books.get(i)?.is_none() {
+            self.make_book(i);
+        }
+        self.apply_book_inner(i, ev)
+    }
+
+    /// [`Engine::apply_book`] once the instrument has a book.
+    #[inline]
+    fn apply_book_inner(&mut self, i: usize, ev: &Event) -> Option<kestrel_types::Quote> {
+        let book = self.books.get_mut(i)?.as_mut()?;
+        let change = match book.apply_payload(&ev.payload) {
+            Ok(c) => c,
+            Err(_) => {
+                self.core.counters.book_errors += 1;
+                return None;
+            }
+        };
+        let end = matches!(ev.payload, Payload::SnapshotEnd);
+        if !(change.bid || change.ask || end) || book.in_snapshot() {
+            return None;
+        }
+        let mut quote = self.markets[i].best.map_or(
+            kestrel_types::Quote {
+                bid: Price::ZERO,
+                bid_size: Qty::ZERO,
+                ask: Price::ZERO,
+                ask_size: Qty::ZERO,
+            },
+            |b| b.quote,
+        );
+        if change.bid || end {
+            (quote.bid, quote.bid_size) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
+        }
+        if change.ask || end {
+            (quote.ask, quote.ask_size) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
+        }
+        self.markets[i].set_book_top(quote, ev.ts_event);
+        Some(quote)
+    }
+
+    /// Makes instrument `i`'s book at its first level update (its memory is sized here, once).
+    #[cold]
+    #[inline(never)]
+    fn make_book(&mut self, i: usize) {
+        let grid = self.core.grids.get(i).copied().unwrap_or(Grid::ANY);
+        // No tick to index levels by: the market state still counts the events.
+        let made =
+            (grid != Grid::ANY).then(|| crate::book::L2Book::new(crate::book::L2Config::new(grid.tick)).ok());
+        match (made.flatten(), self.books.get_mut(i)) {
+            (Some(b), Some(slot)) => *slot = Some(b),
+            _ => self.core.counters.book_errors += 1,
         }
     }
 
