@@ -193,7 +193,7 @@ fn replay_merged<S: TickStrategy>(
 
 /// Decodes `r` and hands it to the engine; `false` when it does not decode (nothing delivered).
 ///
-/// Trades and quotes, the bulk of any tick file, each get their own call of the inlined
+/// Trades, quotes and level updates, the bulk of any tick file, each get their own call of the inlined
 /// [`Engine::on_event`] with the payload built in registers, so the engine's `match` on the payload
 /// folds away and the event is never assembled in memory (where copying it back out cost a
 /// store-forwarding stall per event); the other kinds share the general decoder.
@@ -201,6 +201,7 @@ fn replay_merged<S: TickStrategy>(
 fn deliver<S: TickStrategy>(engine: &mut Engine<S>, r: &RawRecord) -> bool {
     const TRADE: u8 = RecordKind::Trade as u8;
     const QUOTE: u8 = RecordKind::Quote as u8;
+    const LEVEL: u8 = RecordKind::Level as u8;
     let event = |payload| Event {
         ts_event: Timestamp::from_nanos(r.ts_event),
         ts_recv: Timestamp::from_nanos(r.ts_recv),
@@ -231,6 +232,17 @@ fn deliver<S: TickStrategy>(engine: &mut Engine<S>, r: &RawRecord) -> bool {
                 ask_size: Qty::from_raw(r.d),
             };
             engine.on_event(&event(Payload::Quote(quote)));
+        }
+        // The bulk of a market-by-price file: its own inlined call too (the same checks as
+        // `decode_tick`: no bits above the side's two, a side of bid or ask).
+        LEVEL => {
+            let side = match r.flags {
+                1 => BookSide::Bid,
+                2 => BookSide::Ask,
+                _ => return false,
+            };
+            let level = LevelUpdate { side, price: Price::from_raw(r.a), size: Qty::from_raw(r.b) };
+            engine.on_event(&event(Payload::Level(level)));
         }
         _ => match decode_tick(r) {
             Some(ev) => engine.on_event(&ev),
