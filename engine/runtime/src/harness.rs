@@ -9,8 +9,9 @@
 //!   (`now − planned send time of the quote the order answers`), and answers each order with a
 //!   fill on the reports ring. No third thread spins.
 //! - **Baseline**: on the same two cores, before and after the engine run, a bare ring round trip
-//!   (venue pushes a stamp, an echo thread on the engine's core pops it and pushes it back): the
-//!   physical limit the engine's latency is compared with.
+//!   (venue pushes a stamp, an echo thread on the engine's core pops it and pushes it back), paced
+//!   at the same planned rate and measured from the planned time like the quotes: the physical
+//!   limit of the same measurement, which the engine's latency is compared with.
 //! - **Stages**, one schema for measured and modelled latency: `ring_in` (quote sent → popped by
 //!   the engine), `strategy` (popped → the strategy's decision), `risk` (the submission's pre-trade
 //!   checks and queueing), `ring_out` (published → popped by the venue). The engine thread records
@@ -47,7 +48,7 @@ pub struct HarnessConfig {
     pub samples: u64,
     /// Quotes sent first and not measured.
     pub warmup: u64,
-    /// Bare ring round trips measured before and after the engine run, each.
+    /// Bare ring round trips measured before and after the engine run, each (paced at `rate`).
     pub rtt_samples: u64,
     /// Slots of each ring.
     pub ring_capacity: usize,
@@ -234,6 +235,9 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
                     pause(spin);
                 }
                 backoff.reset();
+            } else if spin {
+                // Waits as the engine thread does in the measured run: a dedicated core spins.
+                std::hint::spin_loop();
             } else {
                 backoff.snooze();
             }
@@ -241,26 +245,32 @@ fn ring_rtt(config: &HarnessConfig, clock: &TscClock) -> Result<Histogram<u64>, 
     });
     let mut h = histogram()?;
     let warm = config.rtt_samples / 10;
-    // A time budget: on a loaded machine a round trip can take a scheduler quantum (milliseconds);
-    // the baseline then stops early with what it has (its count says so) instead of running on.
-    let deadline = clock.now().nanos().saturating_add(RTT_BUDGET_NS);
-    for k in 0..config.rtt_samples + warm {
-        let t0 = clock.now();
-        if t0.nanos() > deadline {
+    let total = config.rtt_samples + warm;
+    // Paced like the measured run: stamps sent at the same planned rate, each measured from its
+    // planned send time, so a stall of either thread is charged to every stamp planned during it,
+    // exactly as it is to quotes (a ping-pong would charge it to the one stamp in flight).
+    let period = 1_000_000_000 / i64::try_from(config.rate.max(1)).unwrap_or(1);
+    let start = clock.now().nanos() + 1_000_000;
+    // A time budget: on a loaded machine the baseline stops early with what it has (its count
+    // says so) instead of running on.
+    let deadline = start.saturating_add(RTT_BUDGET_NS);
+    let (mut sent, mut received) = (0u64, 0u64);
+    while received < total {
+        let now = clock.now().nanos();
+        if now > deadline {
             break;
         }
-        while to_echo.push(t0).is_err() {
-            pause(config.spin);
+        let planned = start + i64::try_from(sent).unwrap_or(i64::MAX).saturating_mul(period);
+        if sent < total && now >= planned && to_echo.push(Timestamp::from_nanos(planned)).is_ok() {
+            sent += 1;
         }
-        let t = loop {
-            if let Ok(t) = back.pop() {
-                break t;
+        while let Ok(t) = back.pop() {
+            if received >= warm {
+                record(&mut h, clock.now().nanos() - t.nanos());
             }
-            pause(config.spin);
-        };
-        if k >= warm {
-            record(&mut h, clock.now().nanos() - t.nanos());
+            received += 1;
         }
+        pause(config.spin);
     }
     stop.store(true, Ordering::Release);
     echo.join().map_err(|_| HarnessError::Panicked("echo"))?;
