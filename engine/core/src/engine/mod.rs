@@ -432,30 +432,11 @@ impl Core {
             let order = self.reject(request, reason);
             return Err(SubmitError::Risk { reason, order });
         }
-        let i = request.instrument.index();
-        let slot = self.free.pop().unwrap_or(u32::MAX);
-        let id = OrderId(self.next_id);
-        self.next_id += 1;
-        let now = self.now;
-        let s = &mut self.slots[slot as usize];
-        s.order = TickOrder {
-            id,
-            request,
-            status: Status::Submitted,
-            filled: kestrel_types::Qty::ZERO,
-            cost: Notional::ZERO,
-            commission: Money::ZERO,
-            submitted_at: now,
-            updated_at: now,
-            cancel_pending: false,
-            replace_pending: false,
+        let Some((slot, id)) = self.occupy(request) else {
+            // `check` saw a free slot; kept as an error rather than a panic all the same.
+            self.counters.refused += 1;
+            return Err(SubmitError::OrderCapacity { capacity: self.slots.len() });
         };
-        s.in_use = true;
-        s.in_flight = 1;
-        if let Some(e) = self.index.get_mut((id.0 & self.index_mask) as usize) {
-            *e = slot;
-        }
-        self.load[i] += 1;
         let at = self.request_time();
         self.to_venue.push(at, Request::New(slot, self.cause));
         self.request_due(at);
@@ -541,12 +522,13 @@ impl Core {
         Ok(())
     }
 
-    /// A risk refusal: the order gets an id and a `Rejected` update with the reason, delivered
-    /// as a report due now (when no slot is free, only the error tells).
-    fn reject(&mut self, request: OrderRequest, reason: RiskReason) -> OrderId {
+    /// Takes a free slot for a new order: gives it the next id, the request, `Submitted`, one
+    /// message in flight, its index entry and its place in the lane's load. `None` when every
+    /// slot is taken.
+    fn occupy(&mut self, request: OrderRequest) -> Option<(u32, OrderId)> {
+        let slot = self.free.pop()?;
         let id = OrderId(self.next_id);
         self.next_id += 1;
-        let Some(slot) = self.free.pop() else { return id };
         let now = self.now;
         let s = &mut self.slots[slot as usize];
         s.order = TickOrder {
@@ -566,8 +548,21 @@ impl Core {
         if let Some(e) = self.index.get_mut((id.0 & self.index_mask) as usize) {
             *e = slot;
         }
-        // Counted in the lane's load like any order, released by its final report.
+        // Released by the order's final report.
         self.load[request.instrument.index()] += 1;
+        Some((slot, id))
+    }
+
+    /// A risk refusal: the order gets an id and a `Rejected` update with the reason, delivered
+    /// as a report due now (when no slot is free, only the error tells).
+    fn reject(&mut self, request: OrderRequest, reason: RiskReason) -> OrderId {
+        let Some((slot, id)) = self.occupy(request) else {
+            // No slot for the update: the id is spent and only the error tells.
+            let id = OrderId(self.next_id);
+            self.next_id += 1;
+            return id;
+        };
+        let now = self.now;
         let kind = ReportKind::Ended { status: Status::Rejected, reason: UpdateReason::Risk(reason) };
         // Behind the reports already on their way (one queue, in order).
         let due = now.max(self.last_report_due);
