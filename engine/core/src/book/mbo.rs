@@ -119,6 +119,9 @@ struct Node {
     prev: u32,
     next: u32,
     side: BookSide,
+    /// Its time priority: stamps grow with every join of a level's back (add, a new price, a
+    /// larger size), so at one price a smaller stamp is ahead.
+    stamp: u64,
 }
 
 /// An order as the book holds it.
@@ -146,6 +149,8 @@ pub struct L3Book {
     index: IdIndex,
     fills: FillMode,
     in_snapshot: bool,
+    /// The next priority stamp.
+    stamps: u64,
 }
 
 impl L3Book {
@@ -170,6 +175,7 @@ impl L3Book {
                 prev: NIL,
                 next: if k + 1 < cap { (k + 1) as u32 } else { NIL },
                 side: BookSide::Bid,
+                stamp: 0,
             })
             .collect();
         Ok(Self {
@@ -182,6 +188,7 @@ impl L3Book {
             index: IdIndex::new(cap),
             fills: config.fills,
             in_snapshot: false,
+            stamps: 0,
         })
     }
 
@@ -274,10 +281,11 @@ impl L3Book {
         }
         level_room(level, id, side, price, size.raw())?;
         let slot = self.free;
+        let stamp = self.bump();
         let (ladder, nodes) = split!(self, bid);
         let before = ladder.top(bid);
         self.free = nodes[slot as usize].next;
-        nodes[slot as usize] = Node { id, ticks: t, size: size.raw(), prev: NIL, next: NIL, side };
+        nodes[slot as usize] = Node { id, ticks: t, size: size.raw(), prev: NIL, next: NIL, side, stamp };
         link_back(ladder, nodes, slot);
         let after = ladder.top(bid);
         self.index.insert(id, slot);
@@ -347,9 +355,11 @@ impl L3Book {
                 return Ok(TopChange::side(side, before != ladder.top(bid)));
             }
             level_room(ladder.get(t).copied(), id, side, price, size - n.size)?;
+            let stamp = self.bump();
             let (ladder, nodes) = split!(self, bid);
             let before = ladder.top(bid);
             move_to_back(ladder, nodes, slot, size);
+            nodes[slot as usize].stamp = stamp;
             return Ok(TopChange::side(side, before != ladder.top(bid)));
         }
         // A new price: the order leaves its level (which may empty) and joins the back of another.
@@ -364,11 +374,12 @@ impl L3Book {
             return Err(self.out_of_window(side, price));
         }
         level_room(level, id, side, price, size)?;
+        let stamp = self.bump();
         let (ladder, nodes) = split!(self, bid);
         let before = ladder.top(bid);
         unlink(ladder, nodes, slot);
         let node = &mut nodes[slot as usize];
-        (node.ticks, node.size) = (t, size);
+        (node.ticks, node.size, node.stamp) = (t, size, stamp);
         link_back(ladder, nodes, slot);
         Ok(TopChange::side(side, before != ladder.top(bid)))
     }
@@ -488,6 +499,37 @@ impl L3Book {
             k = n.prev;
         }
         Some(Qty::from_raw(ahead))
+    }
+
+    /// The stamp an order joining a level now would get: every resting order ranks ahead of it.
+    /// A simulated order behind the visible queue keeps it, to measure its queue with
+    /// [`L3Book::size_before`] as the feed's orders trade, cancel and lose priority.
+    pub fn stamp(&self) -> u64 {
+        self.stamps
+    }
+
+    /// The size resting at `price` on `side` with priority ahead of `stamp` (orders that joined
+    /// the level before it): a walk from the level's head, stopping at the first order behind.
+    pub fn size_before(&self, side: BookSide, price: Price, stamp: u64) -> Qty {
+        let (mut k, mut left) = self.level_slot(side, price).map_or((NIL, 0), |l| (l.head, l.count));
+        let mut ahead = 0i64;
+        while left > 0 && k != NIL {
+            let n = &self.nodes[k as usize];
+            if n.stamp >= stamp {
+                break;
+            }
+            ahead = ahead.saturating_add(n.size);
+            k = n.next;
+            left -= 1;
+        }
+        Qty::from_raw(ahead)
+    }
+
+    /// Takes the next priority stamp.
+    fn bump(&mut self) -> u64 {
+        let s = self.stamps;
+        self.stamps += 1;
+        s
     }
 
     /// Whether both sides have orders and the best bid is at or above the best ask (locked or

@@ -109,6 +109,7 @@ pub use order::{
 };
 pub use strategy::{Grid, NoopStrategy, TickContext, TickStrategy};
 pub use timer::{Timer, TimerError};
+pub use venue::QueueModel;
 
 use kestrel_types::{
     ArithError, Event, Instrument, InstrumentId, Money, Notional, OrderId, Payload, Price, Qty, Ratio,
@@ -119,7 +120,7 @@ use crate::order::Status;
 use crate::scheme::CommissionScheme;
 use latency::Fifo;
 use timer::Timers;
-use venue::{Report, ReportKind, Venue, VenueOrder};
+use venue::{Report, ReportKind, Venue, VenueOrder, VenueSetup};
 
 /// How the engine is set up: sizes fixed at construction (it never grows afterwards), the account,
 /// the commission scheme, the latency and the queue option.
@@ -141,10 +142,22 @@ pub struct EngineConfig {
     pub latency: Latency,
     /// Cash at the start.
     pub cash: Money,
-    /// Commission of every fill (stock-like schemes: the account is a cash account).
+    /// Commission of every fill (stock-like schemes: the account is a cash account); of the fills
+    /// that take liquidity when [`EngineConfig::maker_scheme`] is set.
     pub scheme: CommissionScheme,
-    /// Whether a trade exactly at a resting limit fills it (see the fill rules).
+    /// Commission of the fills that provide liquidity (maker), when it differs from
+    /// [`EngineConfig::scheme`] (the taker's).
+    pub maker_scheme: Option<CommissionScheme>,
+    /// Whether a trade exactly at a resting limit fills it (see the fill rules); with a book, a
+    /// resting order joins its level at the front instead of behind the visible queue.
     pub optimistic: bool,
+    /// How a market-by-price book's queue ahead of a resting order moves on cancels.
+    pub queue_model: QueueModel,
+    /// The most orders a market-by-order book holds (its memory is taken at the instrument's first
+    /// market-by-order record).
+    pub mbo_orders: usize,
+    /// What a market-by-order fill record does to the book (Databento's MBO: `Report`).
+    pub mbo_fills: crate::book::FillMode,
     /// Where orders go: the simulated venue, or a live venue through the runtime.
     pub venue: VenueMode,
     /// Pre-trade risk checks (none by default).
@@ -227,7 +240,11 @@ impl EngineConfig {
             latency: Latency::ZERO,
             cash: Money::from_raw(10_000 * 1_000_000_000),
             scheme: CommissionScheme::broker_default(),
+            maker_scheme: None,
             optimistic: false,
+            queue_model: QueueModel::RiskAverse,
+            mbo_orders: 1 << 18,
+            mbo_fills: crate::book::FillMode::Report,
             venue: VenueMode::Simulated,
             venue_clock: VenueClock::Recv,
             books: true,
@@ -350,7 +367,9 @@ pub struct Core {
     to_engine: Fifo<Report>,
     timers: Timers,
     ledger: Ledger,
+    /// Commission of taker and of maker fills.
     scheme: CommissionScheme,
+    maker_scheme: CommissionScheme,
     latency: Latency,
     venue_clock: VenueClock,
     /// A recorded latency curve, in place of `latency` when set.
@@ -784,6 +803,7 @@ impl Core {
                     tif: o.request.tif,
                     post_only: o.request.post_only,
                     reduce_only: o.request.reduce_only,
+                    ..VenueOrder::EMPTY
                 };
                 self.venue.arrive(slot, order, &mut self.to_engine, reply_at)
             }
@@ -815,15 +835,11 @@ impl Core {
             }
             ReportKind::Fill { qty, price, liquidity, venue_ts, fee } => {
                 let side = order.request.side;
-                match self.ledger.book(
-                    &self.scheme,
-                    order.request.instrument,
-                    side,
-                    qty,
-                    price,
-                    venue_ts,
-                    fee,
-                ) {
+                let scheme = match liquidity {
+                    Liquidity::Maker => &self.maker_scheme,
+                    Liquidity::Taker => &self.scheme,
+                };
+                match self.ledger.book(scheme, order.request.instrument, side, qty, price, venue_ts, fee) {
                     Ok(money) => {
                         order.filled = order.filled.checked_add(qty).unwrap_or(order.request.size);
                         order.cost = order.cost.checked_add(qty.notional(price)).unwrap_or(order.cost);
@@ -947,9 +963,49 @@ pub struct Engine<S: TickStrategy> {
     strategy: S,
     markets: Vec<MarketState>,
     core: Core,
-    /// Market-by-price books, made at an instrument's first level update (`EngineConfig::books`).
-    books: Vec<Option<crate::book::L2Book>>,
+    /// Books, made at an instrument's first level update (market-by-price) or market-by-order
+    /// record (`EngineConfig::books`).
+    books: Vec<Option<Book>>,
+    /// A snapshot began before the instrument had a book (its kind is known at the first record).
+    snapshot_open: Vec<bool>,
     build_books: bool,
+    mbo_orders: usize,
+    mbo_fills: crate::book::FillMode,
+}
+
+/// An instrument's book, by what its data says.
+#[derive(Clone, Debug)]
+enum Book {
+    /// From level updates.
+    L2(crate::book::L2Book),
+    /// From market-by-order records.
+    L3(crate::book::L3Book),
+}
+
+impl Book {
+    #[inline]
+    fn apply_payload(&mut self, p: &Payload) -> Result<crate::book::TopChange, crate::book::BookError> {
+        match self {
+            Book::L2(b) => b.apply_payload(p),
+            Book::L3(b) => b.apply_payload(p),
+        }
+    }
+
+    #[inline]
+    fn in_snapshot(&self) -> bool {
+        match self {
+            Book::L2(b) => b.in_snapshot(),
+            Book::L3(b) => b.in_snapshot(),
+        }
+    }
+
+    #[inline]
+    fn best(&self, side: kestrel_types::BookSide) -> Option<(Price, Qty)> {
+        match self {
+            Book::L2(b) => b.best(side),
+            Book::L3(b) => b.best(side),
+        }
+    }
 }
 
 impl<S: TickStrategy> Engine<S> {
@@ -988,8 +1044,10 @@ impl<S: TickStrategy> Engine<S> {
                 return Err(ConfigError::ZeroCapacity { what });
             }
         }
-        if !config.scheme.is_stocklike() || config.scheme.mult() != kestrel_types::Ratio::ONE {
-            return Err(ConfigError::UnsupportedScheme);
+        for scheme in [Some(config.scheme), config.maker_scheme].into_iter().flatten() {
+            if !scheme.is_stocklike() || scheme.mult() != kestrel_types::Ratio::ONE {
+                return Err(ConfigError::UnsupportedScheme);
+            }
         }
         let ledger = Ledger::new(config.cash, config.instruments).map_err(ConfigError::Cash)?;
         let empty = TickOrder {
@@ -1011,13 +1069,18 @@ impl<S: TickStrategy> Engine<S> {
         };
         // Popped from the end: slot 0 first.
         let free = (0..config.max_orders as u32).rev().collect();
+        let maker = config.maker_scheme.unwrap_or(config.scheme);
         let venue = Venue::new(
-            config.max_orders,
-            config.instruments,
-            config.resting_per_instrument,
+            VenueSetup {
+                slots: config.max_orders,
+                instruments: config.instruments,
+                lane_capacity: config.resting_per_instrument,
+                taker: config.scheme,
+                maker,
+                optimistic: config.optimistic,
+                model: config.queue_model,
+            },
             ledger.clone(),
-            config.scheme,
-            config.optimistic,
         );
         // Twice the slots, a power of two: held orders' ids rarely share an entry.
         let index_len = (config.max_orders * 2).next_power_of_two();
@@ -1039,6 +1102,7 @@ impl<S: TickStrategy> Engine<S> {
             timers: Timers::with_capacity(config.timers),
             ledger,
             scheme: config.scheme,
+            maker_scheme: maker,
             latency: config.latency,
             venue_clock: config.venue_clock,
             curve: None,
@@ -1060,7 +1124,10 @@ impl<S: TickStrategy> Engine<S> {
             markets: vec![MarketState::default(); config.instruments],
             core,
             books: (0..config.instruments).map(|_| None).collect(),
+            snapshot_open: vec![false; config.instruments],
             build_books: config.books,
+            mbo_orders: config.mbo_orders,
+            mbo_fills: config.mbo_fills,
         })
     }
 
@@ -1119,7 +1186,11 @@ impl<S: TickStrategy> Engine<S> {
         self.core.now = ts;
         self.core.cause = ev.ts_event;
         let book_top = match ev.payload {
-            Payload::Level(_) | Payload::BookClear | Payload::SnapshotBegin | Payload::SnapshotEnd
+            Payload::Level(_)
+            | Payload::Order(_)
+            | Payload::BookClear
+            | Payload::SnapshotBegin
+            | Payload::SnapshotEnd
                 if self.build_books =>
             {
                 self.apply_book(i, ev)
@@ -1127,11 +1198,7 @@ impl<S: TickStrategy> Engine<S> {
             _ => None,
         };
         if self.core.venue.working(i) != 0 {
-            match book_top {
-                // The book's new top meets the working orders as a quote would.
-                Some(q) => self.match_event(i, &Event { payload: Payload::Quote(q), ..*ev }),
-                None => self.match_event(i, ev),
-            }
+            self.match_event(i, ev);
         }
         top_changed |= book_top.is_some();
         if let Payload::Exec(r) = &ev.payload {
@@ -1152,7 +1219,7 @@ impl<S: TickStrategy> Engine<S> {
     #[inline]
     fn apply_book(&mut self, i: usize, ev: &Event) -> Option<kestrel_types::Quote> {
         if self.books.get(i)?.is_none() {
-            self.make_book(i);
+            self.make_book(i, &ev.payload);
         }
         self.apply_book_inner(i, ev)
     }
@@ -1182,25 +1249,54 @@ impl<S: TickStrategy> Engine<S> {
             |b| b.quote,
         );
         if change.bid || end {
-            (quote.bid, quote.bid_size) = book.best_bid().unwrap_or((Price::ZERO, Qty::ZERO));
+            (quote.bid, quote.bid_size) =
+                book.best(kestrel_types::BookSide::Bid).unwrap_or((Price::ZERO, Qty::ZERO));
         }
         if change.ask || end {
-            (quote.ask, quote.ask_size) = book.best_ask().unwrap_or((Price::ZERO, Qty::ZERO));
+            (quote.ask, quote.ask_size) =
+                book.best(kestrel_types::BookSide::Ask).unwrap_or((Price::ZERO, Qty::ZERO));
         }
         self.markets[i].set_book_top(quote, ev.ts_event);
         Some(quote)
     }
 
-    /// Makes instrument `i`'s book at its first level update (its memory is sized here, once).
+    /// Makes instrument `i`'s book at its first level update or market-by-order record (its
+    /// memory is sized here, once). Clears and snapshot markers before either make none.
     #[cold]
     #[inline(never)]
-    fn make_book(&mut self, i: usize) {
+    fn make_book(&mut self, i: usize, first: &Payload) {
         let grid = self.core.grids.get(i).copied().unwrap_or(Grid::ANY);
+        let make = |tick| match first {
+            Payload::Level(_) => {
+                crate::book::L2Book::new(crate::book::L2Config::new(tick)).ok().map(Book::L2)
+            }
+            Payload::Order(_) => {
+                let config = crate::book::L3Config::new(tick, self.mbo_orders, self.mbo_fills);
+                crate::book::L3Book::new(config).ok().map(Book::L3)
+            }
+            _ => None,
+        };
+        // Which kind of book a snapshot builds is known at its first record.
+        match first {
+            Payload::Level(_) | Payload::Order(_) => {}
+            Payload::SnapshotBegin | Payload::SnapshotEnd => {
+                if let Some(open) = self.snapshot_open.get_mut(i) {
+                    *open = matches!(first, Payload::SnapshotBegin);
+                }
+                return;
+            }
+            _ => return,
+        }
         // No tick to index levels by: the market state still counts the events.
-        let made =
-            (grid != Grid::ANY).then(|| crate::book::L2Book::new(crate::book::L2Config::new(grid.tick)).ok());
+        let made = (grid != Grid::ANY).then(|| make(grid.tick));
         match (made.flatten(), self.books.get_mut(i)) {
-            (Some(b), Some(slot)) => *slot = Some(b),
+            (Some(mut b), Some(slot)) => {
+                if self.snapshot_open.get(i).copied().unwrap_or(false) {
+                    // Clears nothing (the book is new) and marks it partial until the end marker.
+                    let _ = b.apply_payload(&Payload::SnapshotBegin);
+                }
+                *slot = Some(b);
+            }
             _ => self.core.counters.book_errors += 1,
         }
     }
@@ -1289,7 +1385,12 @@ impl<S: TickStrategy> Engine<S> {
         let reply_at = self.core.report_time(venue_now);
         let quoted = self.markets[i].is_quoted();
         let core = &mut self.core;
-        let grew = core.venue.on_market(i, &ev.payload, quoted, venue_now, reply_at, &mut core.to_engine);
+        let (venue, to_engine, p) = (&mut core.venue, &mut core.to_engine, &ev.payload);
+        let grew = match self.books.get(i) {
+            Some(Some(Book::L2(b))) => venue.on_book(i, p, b, venue_now, reply_at, to_engine),
+            Some(Some(Book::L3(b))) => venue.on_book(i, p, b, venue_now, reply_at, to_engine),
+            _ => venue.on_market(i, p, quoted, venue_now, reply_at, to_engine),
+        };
         core.counters.report_queue_grew += u64::from(grew);
         core.next_due = core.next_due.min(reply_at);
         if reply_at <= now {

@@ -1106,45 +1106,4 @@ fn level(us: i64, side: kestrel_types::BookSide, price: i64, size: i64) -> Event
     ev(us, Payload::Level(LevelUpdate { side, price: p(price), size: q(size) }))
 }
 
-#[test]
-fn a_rebuilt_book_top_acts_as_the_quote() {
-    use kestrel_types::BookSide::{Ask, Bid};
-    let mut e = engine();
-    let ins = kestrel_types::Instrument::try_new(
-        I0,
-        kestrel_types::InstrumentSpec {
-            symbol: "X".into(),
-            venue: kestrel_types::VenueId(0),
-            tick_size: p(5),
-            lot_size: q(1),
-            display_decimals: 1,
-            multiplier: Ratio::ONE,
-            quote_currency: "USD".parse().unwrap(),
-            settlement_currency: "USD".parse().unwrap(),
-        },
-    )
-    .unwrap();
-    e.set_instruments(&[ins]);
-    e.on_event(&ev(1, Payload::SnapshotBegin));
-    e.on_event(&level(1, Bid, 1000, 5));
-    e.on_event(&level(1, Ask, 1010, 3));
-    assert_eq!(e.market(I0).unwrap().best, None, "partial until the snapshot ends");
-    e.on_event(&ev(1, Payload::SnapshotEnd));
-    assert_eq!(e.market(I0).unwrap().best_ask(), Some((p(1010), q(3))));
-    // A market buy meets the book's ask at the next level update, up to its size.
-    let id = buy(&mut e, 5, OrderKind::Market);
-    e.on_event(&level(2, Bid, 995, 2)); // a deeper bid: the top does not change, nothing fills
-    assert!(e.strategy().fills().is_empty());
-    e.on_event(&level(3, Ask, 1010, 4)); // the ask's size changes: the top moves
-    assert_eq!(e.strategy().fills(), vec![(id, q(4), p(1010), Liquidity::Taker, Status::Partial)]);
-    // The best ask empties: the next level is the new top.
-    e.on_event(&level(4, Ask, 1015, 6));
-    e.on_event(&level(5, Ask, 1010, 0));
-    assert_eq!(e.strategy().fills().last(), Some(&(id, q(1), p(1015), Liquidity::Taker, Status::Completed)));
-    let books: Vec<_> = e.strategy().seen.iter().filter(|s| matches!(s, Seen::Book(_))).cloned().collect();
-    assert!(books.len() >= 3, "on_book on each top change: {books:?}");
-    assert_eq!(e.counters().book_errors, 0);
-    // An update off the tick grid is refused by the book and counted; the engine runs on.
-    e.on_event(&level(6, Bid, 1001, 1));
-    assert_eq!(e.counters().book_errors, 1);
-}
+mod book;

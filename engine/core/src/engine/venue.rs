@@ -5,6 +5,10 @@
 //! fills are booked in the venue's own [`Ledger`] (which decides `Margin`), and every outcome is a
 //! report put on the queue back to the engine, due one response latency later.
 
+mod depth;
+
+pub use depth::QueueModel;
+
 use kestrel_types::{InstrumentId, Payload, Price, Qty, Timestamp};
 
 use super::latency::Fifo;
@@ -85,6 +89,14 @@ pub(crate) struct VenueOrder {
     pub(crate) tif: super::order::TimeInForce,
     pub(crate) post_only: bool,
     pub(crate) reduce_only: bool,
+    /// Book-level matching: the order rests in the book with a queue position.
+    pub(crate) rests: bool,
+    /// The queue ahead of it at its price (book-level matching).
+    pub(crate) ahead: Qty,
+    /// Its level's size when last seen (market-by-price queue models).
+    pub(crate) seen: Qty,
+    /// Its time priority among a market-by-order book's orders.
+    pub(crate) stamp: u64,
 }
 
 impl VenueOrder {
@@ -99,6 +111,10 @@ impl VenueOrder {
         tif: super::order::TimeInForce::Gtc,
         post_only: false,
         reduce_only: false,
+        rests: false,
+        ahead: Qty::ZERO,
+        seen: Qty::ZERO,
+        stamp: 0,
     };
 }
 
@@ -118,27 +134,58 @@ pub(crate) struct Venue {
     lens: Vec<u16>,
     lane_capacity: usize,
     pub(crate) ledger: Ledger,
-    scheme: CommissionScheme,
+    /// Commission of fills that take liquidity, and of those that provide it.
+    taker: CommissionScheme,
+    maker: CommissionScheme,
     optimistic: bool,
+    /// Book-level matching: liquidity taken per level ([`depth`]), the queue model and its draws.
+    taken: Vec<depth::Taken>,
+    taken_len: Vec<u8>,
+    model: QueueModel,
+    rng: u64,
+}
+
+/// How the simulated venue is set up.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct VenueSetup {
+    pub(crate) slots: usize,
+    pub(crate) instruments: usize,
+    pub(crate) lane_capacity: usize,
+    pub(crate) taker: CommissionScheme,
+    pub(crate) maker: CommissionScheme,
+    pub(crate) optimistic: bool,
+    pub(crate) model: QueueModel,
 }
 
 impl Venue {
-    pub(crate) fn new(
-        slots: usize,
-        instruments: usize,
-        lane_capacity: usize,
-        ledger: Ledger,
-        scheme: CommissionScheme,
-        optimistic: bool,
-    ) -> Self {
+    pub(crate) fn new(setup: VenueSetup, ledger: Ledger) -> Self {
+        let seed = match setup.model {
+            QueueModel::Probabilistic { seed, .. } => seed,
+            QueueModel::RiskAverse => 0,
+        };
         Self {
-            orders: vec![VenueOrder::EMPTY; slots],
-            lanes: vec![0; instruments * lane_capacity],
-            lens: vec![0; instruments],
-            lane_capacity,
+            orders: vec![VenueOrder::EMPTY; setup.slots],
+            lanes: vec![0; setup.instruments * setup.lane_capacity],
+            lens: vec![0; setup.instruments],
+            lane_capacity: setup.lane_capacity,
             ledger,
-            scheme,
-            optimistic,
+            taker: setup.taker,
+            maker: setup.maker,
+            optimistic: setup.optimistic,
+            taken: vec![depth::Taken::EMPTY; setup.instruments * depth::TAKEN_PER_INSTRUMENT],
+            taken_len: vec![0; setup.instruments],
+            model: setup.model,
+            // xorshift needs a non-zero state.
+            rng: seed | 1 << 63,
+        }
+    }
+
+    /// The commission scheme of a fill with this liquidity.
+    #[inline]
+    pub(crate) fn scheme(&self, liquidity: Liquidity) -> CommissionScheme {
+        match liquidity {
+            Liquidity::Maker => self.maker,
+            Liquidity::Taker => self.taker,
         }
     }
 
@@ -214,6 +261,8 @@ impl Venue {
         if let Some(v) = self.orders.get_mut(slot as usize) {
             v.kind = kind;
             v.remaining = remaining;
+            // Book-level matching measures its queue again, at the back.
+            v.rests &= !(repriced || grew);
         }
         if repriced || grew {
             // Priority lost: to the back of the lane.
@@ -319,15 +368,14 @@ impl Venue {
                 if qty.is_positive() {
                     // Both positive, qty ≤ each: the subtractions stay in range.
                     *pool = pool.checked_sub(qty).unwrap_or(Qty::ZERO);
-                    end = match self.ledger.cash_after(&self.scheme, o.side, qty, price) {
+                    let scheme = self.scheme(liquidity);
+                    end = match self.ledger.cash_after(&scheme, o.side, qty, price) {
                         Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
-                        Ok(_) => {
-                            match self.ledger.book(&self.scheme, o.instrument, o.side, qty, price, now, None)
-                            {
-                                Ok(_) => None,
-                                Err(_) => Some(ReportKind::Overflow),
-                            }
-                        }
+                        Ok(_) => match self.ledger.book(&scheme, o.instrument, o.side, qty, price, now, None)
+                        {
+                            Ok(_) => None,
+                            Err(_) => Some(ReportKind::Overflow),
+                        },
                         Err(_) => Some(ReportKind::Overflow),
                     };
                     if end.is_none() {
