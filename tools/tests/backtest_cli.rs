@@ -167,6 +167,64 @@ fn the_quoter_runs_over_converted_real_tardis_quotes_and_trades() {
     }
 }
 
+/// `fills.csv` rows as (side, qty, price, commission, liquidity).
+fn fill_rows(dir: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(dir.join("fills.csv")).unwrap();
+    text.lines().skip(1).map(|l| l.split(',').skip(4).map(str::to_owned).collect()).collect()
+}
+
+#[test]
+fn the_quoter_trades_a_real_depth_and_trades_file_against_the_book_with_a_seeded_queue_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = convert(
+        tmp.path(),
+        &shared_data().join("hftbacktest/usdm_btcusdt_20240808.first5000.npz"),
+        "book.kt",
+    );
+    let run = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec!["backtest", data.to_str().unwrap(), "--param", "size=0.01", "--out"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(&["--commission", "0.0005", "--maker-commission", "0.0001"]);
+        args.extend_from_slice(extra);
+        ok(&kestrel(tmp.path(), &args));
+        out
+    };
+    let probabilistic = ["--queue", "probabilistic", "--queue-power", "2", "--seed", "9"];
+    let (a, b) = (run("a", &probabilistic), run("b", &probabilistic));
+    // The same data and seed: the same fills, byte for byte.
+    assert_eq!(std::fs::read(a.join("fills.csv")).unwrap(), std::fs::read(b.join("fills.csv")).unwrap());
+    let s = summary(&a);
+    assert_eq!(s["params"]["queue"], "probabilistic (power 2, seed 9)");
+    assert_eq!(s["params"]["maker_commission"], "0.0001");
+    let rows = fill_rows(&a);
+    assert!(!rows.is_empty(), "the quoter's orders rest in the book and fill");
+    // The quoter is passive: its fills provide liquidity and pay the maker's rate (0.01%).
+    for r in &rows {
+        assert_eq!(r[4], "maker", "{r:?}");
+        let value: f64 = r[1].parse::<f64>().unwrap() * r[2].parse::<f64>().unwrap();
+        let fee: f64 = r[3].parse().unwrap();
+        assert!((fee - value * 0.0001).abs() < 1e-6, "maker commission: {r:?}");
+    }
+    // Risk-averse: prints still work off the queue ahead, so resting orders fill too.
+    let averse = run("c", &["--queue", "risk-averse"]);
+    assert!(!fill_rows(&averse).is_empty());
+}
+
+#[test]
+fn the_quoter_runs_on_a_real_market_by_order_file_with_exact_queue_positions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = convert(tmp.path(), &shared_data().join("dbn/glbx-esm4-20240508.mbo.v1.dbn.zst"), "mbo.kt");
+    let out = tmp.path().join("r");
+    let stdout = ok(&kestrel(
+        tmp.path(),
+        &["backtest", data.to_str().unwrap(), "--param", "size=1", "--out", out.to_str().unwrap()],
+    ));
+    assert_eq!(figure(&stdout, "events"), "13798", "{stdout}");
+    let rows = fill_rows(&out);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r[4] == "maker"), "{rows:?}");
+}
+
 #[test]
 fn sma_cross_runs_on_converted_backtrader_bars_through_the_bar_broker() {
     let tmp = tempfile::tempdir().unwrap();

@@ -60,9 +60,26 @@ pub(crate) struct BacktestArgs {
     /// `--latency-us`.
     #[arg(long)]
     latency_file: Option<PathBuf>,
-    /// A trade exactly at a resting limit fills it (default: only a trade through it does).
+    /// Commission of the fills that provide liquidity (maker), as a fraction of their value
+    /// (default: `--commission`, which then applies to every fill).
+    #[arg(long)]
+    maker_commission: Option<Ratio>,
+    /// A trade exactly at a resting limit fills it (default: only a trade through it does); with
+    /// book data, a resting order joins its level at the front instead of behind the visible queue.
     #[arg(long)]
     optimistic: bool,
+    /// Book data: where cancels in a market-by-price level come from, relative to our resting
+    /// orders: `risk-averse` (from behind: the queue ahead only shrinks by trades) or
+    /// `probabilistic` (a seeded draw by the shares of the level ahead and behind, see
+    /// `--queue-power` and `--seed`). Market-by-order data knows the queue exactly.
+    #[arg(long, default_value = "risk-averse", value_parser = ["risk-averse", "probabilistic"])]
+    queue: String,
+    /// The probabilistic queue model's exponent (1 to 8).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u8).range(1..=8))]
+    queue_power: u8,
+    /// The probabilistic queue model's seed: the same data and seed give the same fills.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     /// Events of the demo dataset (generated once, then reused).
     #[arg(long, default_value_t = 2_000_000)]
     demo_events: u64,
@@ -178,6 +195,11 @@ pub(crate) fn run(args: &BacktestArgs, out: &mut impl Write) -> Result<()> {
             args.latency_file.as_ref().map_or_else(String::new, |p| p.display().to_string()),
         ),
         ("optimistic".to_owned(), args.optimistic.to_string()),
+        (
+            "maker_commission".to_owned(),
+            args.maker_commission.map_or_else(|| args.commission.to_string(), |r| r.to_string()),
+        ),
+        ("queue".to_owned(), queue_label(args)),
     ]);
     // The inputs as the user named them (the demo: its file name, not the cache folder's path).
     report.info.inputs = paths
@@ -227,11 +249,20 @@ fn run_tick<S: TickStrategy>(
     let interval =
         TimeSpan::from_nanos((span / i64::try_from(args.equity_points.max(1)).unwrap_or(i64::MAX)).max(1));
     let latency = Latency::symmetric(TimeSpan::from_nanos(args.latency_us.saturating_mul(1_000)));
+    let maker_scheme = match args.maker_commission {
+        Some(commission) => Some(CommissionScheme::try_new(CommissionParams {
+            commission,
+            ..CommissionParams::setcommission()
+        })?),
+        None => None,
+    };
     let config = EngineConfig {
         cash: args.cash,
         scheme,
+        maker_scheme,
         latency,
         optimistic: args.optimistic,
+        queue_model: queue_model(args),
         ..EngineConfig::new(table.len())
     };
     let mut engine = Engine::try_new(config, Recorded::new(strategy, symbols.clone(), interval)?)?;
@@ -347,4 +378,24 @@ fn run_bars(
     let report =
         Report { info, orders: run.orders, fills: run.fills, trades: run.trades, equity: run.equity };
     Ok(Outcome { report, events: c.events, elapsed, latency: Vec::new() })
+}
+
+/// The queue model `--queue`, `--queue-power` and `--seed` ask for.
+fn queue_model(args: &BacktestArgs) -> kestrel_engine::engine::QueueModel {
+    match args.queue.as_str() {
+        "probabilistic" => {
+            kestrel_engine::engine::QueueModel::Probabilistic { power: args.queue_power, seed: args.seed }
+        }
+        _ => kestrel_engine::engine::QueueModel::RiskAverse,
+    }
+}
+
+/// How the report names the queue model.
+fn queue_label(args: &BacktestArgs) -> String {
+    match queue_model(args) {
+        kestrel_engine::engine::QueueModel::Probabilistic { power, seed } => {
+            format!("probabilistic (power {power}, seed {seed})")
+        }
+        kestrel_engine::engine::QueueModel::RiskAverse => "risk-averse".to_owned(),
+    }
 }

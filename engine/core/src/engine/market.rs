@@ -34,9 +34,9 @@ pub struct MarketCounters {
     pub clears: u64,
     /// Bars.
     pub bars: u64,
-    /// Market-by-price level changes (counted only: the L2 book comes with the book matcher).
+    /// Market-by-price level changes (the engine's L2 book takes them).
     pub levels: u64,
-    /// Market-by-order events (counted only: the L3 book comes with the book matcher).
+    /// Market-by-order events (the engine's L3 book takes them).
     pub book_orders: u64,
     /// Snapshot begin and end markers.
     pub snapshots: u64,

@@ -22,8 +22,16 @@
 //! engine's time is processed at the engine's time. Latency is constant in each direction, in
 //! simulated time ([`Latency`]): nothing sleeps.
 //!
+//! # Book-level matching
+//! An instrument whose data rebuilds a book ([`EngineConfig::books`]: market-by-price from level
+//! updates and snapshots, market-by-order from order records) is matched against that book
+//! instead of by the L1 rules below: sweeps walk the levels taking each level's liquidity once,
+//! limits rest behind the visible queue, prints work off the queue ahead, and cancels move it by
+//! the [`QueueModel`] (market-by-price) or exactly (market-by-order). Maker fills pay
+//! [`EngineConfig::maker_scheme`]. The rules, with examples: `venue/depth.rs`.
+//!
 //! # The L1 fill rules
-//! Only the top of the book and the trade prints are known. Quotes drive fills when the data has
+//! Quote and trade data only: the top of the book and the trade prints are known. Quotes drive fills when the data has
 //! them (the instrument has had a quote), trades otherwise. "Touch" is the ask for a buy, the bid
 //! for a sell. Each event's liquidity is taken once: all of our orders together never fill more
 //! than the quote's size on that side, or the trade's size; orders fill in arrival order.

@@ -49,8 +49,8 @@ pub trait TickStrategy {
     /// A best bid and ask.
     fn on_quote(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _quote: &Quote) {}
 
-    /// The top of the book changed (`None`: the book was cleared). For now the top comes from
-    /// quotes; market-by-price books come with the book matcher.
+    /// The top of the book changed (`None`: the book was cleared): from quotes, or from the
+    /// instrument's rebuilt book (market-by-price or market-by-order data).
     fn on_book(&mut self, _ctx: &mut TickContext<'_>, _instrument: InstrumentId, _top: Option<&BestQuote>) {}
 
     /// A bar. In the tick engine bars fill nothing; bar strategies run on the bar broker, which

@@ -16,7 +16,7 @@
 
 use kestrel_types::{InstrumentId, OrderId, Price, Qty, Quote};
 
-use crate::engine::{OrderKind, OrderUpdate, TickContext, TickStrategy};
+use crate::engine::{BestQuote, OrderKind, OrderUpdate, TickContext, TickStrategy};
 use crate::order::Side;
 
 /// The quoter's parameters.
@@ -175,6 +175,17 @@ impl TickStrategy for Quoter {
         let (bid, ask) = self.wanted(ctx, quote, position);
         self.steer(ctx, Side::Buy, bid);
         self.steer(ctx, Side::Sell, ask);
+    }
+
+    /// Books (market-by-price or market-by-order data) quote through their top; data with quotes
+    /// quotes through [`TickStrategy::on_quote`] alone, so a quote is acted on once.
+    fn on_book(&mut self, ctx: &mut TickContext<'_>, instrument: InstrumentId, top: Option<&BestQuote>) {
+        let booked = ctx.market(instrument).is_some_and(|m| {
+            m.counters.quotes == 0 && (m.counters.levels != 0 || m.counters.book_orders != 0)
+        });
+        if let Some(top) = top.filter(|_| booked) {
+            self.on_quote(ctx, instrument, &top.quote);
+        }
     }
 
     fn on_order(&mut self, _ctx: &mut TickContext<'_>, update: &OrderUpdate) {
