@@ -97,18 +97,18 @@ impl Ledger {
         self.turnover.to_money(Rounding::HalfEven)
     }
 
-    /// Cash after a fill, without booking it: `None` when the instrument is not in the table.
+    /// Cash after a fill paying `commission`, without booking it.
     ///
     /// # Errors
     /// [`ArithError`] out of range.
     pub(crate) fn cash_after(
         &self,
-        scheme: &CommissionScheme,
+        commission: Money,
         side: Side,
         qty: Qty,
         price: Price,
     ) -> Result<Notional, ArithError> {
-        let commission = scheme.commission(qty, price)?.to_notional()?;
+        let commission = commission.to_notional()?;
         let flow = qty.notional(price);
         let cash = match side {
             Side::Buy => self.cash.try_sub(flow)?,

@@ -39,7 +39,8 @@ pub(crate) enum ReportKind {
         liquidity: Liquidity,
         /// When the venue filled it.
         venue_ts: Timestamp,
-        /// The fee the venue reported (a live venue); `None`: the run's commission scheme.
+        /// The fee: what the simulated venue booked (the engine books the same), or what a live
+        /// venue reported; `None`: the run's commission scheme.
         fee: Option<kestrel_types::Money>,
     },
     /// The cancel arrived while the order was working; it no longer is.
@@ -178,6 +179,30 @@ impl Venue {
             // xorshift needs a non-zero state.
             rng: seed | 1 << 63,
         }
+    }
+
+    /// Books a fill in the venue's ledger unless it would take cash below zero (`Margin`) or out
+    /// of range (`Overflow`). The commission is computed once, here, and travels with the fill
+    /// report so the engine's ledger books the very same amount.
+    pub(crate) fn book_fill(
+        &mut self,
+        o: VenueOrder,
+        qty: Qty,
+        price: Price,
+        liquidity: Liquidity,
+        now: Timestamp,
+    ) -> (Option<kestrel_types::Money>, Result<(), ReportKind>) {
+        let scheme = self.scheme(liquidity);
+        let Ok(fee) = scheme.commission(qty, price) else { return (None, Err(ReportKind::Overflow)) };
+        let booked = match self.ledger.cash_after(fee, o.side, qty, price) {
+            Ok(cash) if cash.is_negative() => Err(ReportKind::Margin),
+            Ok(_) => match self.ledger.book(&scheme, o.instrument, o.side, qty, price, now, Some(fee)) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(ReportKind::Overflow),
+            },
+            Err(_) => Err(ReportKind::Overflow),
+        };
+        (Some(fee), booked)
     }
 
     /// The commission scheme of a fill with this liquidity.
@@ -368,20 +393,12 @@ impl Venue {
                 if qty.is_positive() {
                     // Both positive, qty ≤ each: the subtractions stay in range.
                     *pool = pool.checked_sub(qty).unwrap_or(Qty::ZERO);
-                    let scheme = self.scheme(liquidity);
-                    end = match self.ledger.cash_after(&scheme, o.side, qty, price) {
-                        Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
-                        Ok(_) => match self.ledger.book(&scheme, o.instrument, o.side, qty, price, now, None)
-                        {
-                            Ok(_) => None,
-                            Err(_) => Some(ReportKind::Overflow),
-                        },
-                        Err(_) => Some(ReportKind::Overflow),
-                    };
+                    let (fee, booked) = self.book_fill(o, qty, price, liquidity, now);
+                    end = booked.err();
                     if end.is_none() {
                         o.remaining = o.remaining.checked_sub(qty).unwrap_or(Qty::ZERO);
                         self.orders[slot as usize].remaining = o.remaining;
-                        let fill = ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee: None };
+                        let fill = ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee };
                         grew |= replies.push(reply_at, Report { slot, kind: fill });
                         filled_now = true;
                     }

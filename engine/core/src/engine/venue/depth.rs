@@ -578,21 +578,13 @@ impl Venue {
         if !qty.is_positive() {
             return (Qty::ZERO, None);
         }
-        let scheme = self.scheme(liquidity);
-        let end = match self.ledger.cash_after(&scheme, o.side, qty, price) {
-            Ok(cash) if cash.is_negative() => Some(ReportKind::Margin),
-            Ok(_) => match self.ledger.book(&scheme, o.instrument, o.side, qty, price, now, None) {
-                Ok(_) => None,
-                Err(_) => Some(ReportKind::Overflow),
-            },
-            Err(_) => Some(ReportKind::Overflow),
-        };
-        if end.is_some() {
-            return (Qty::ZERO, end);
+        let (fee, booked) = self.book_fill(o, qty, price, liquidity, now);
+        if let Err(end) = booked {
+            return (Qty::ZERO, Some(end));
         }
         // `qty ≤ remaining`, both positive.
         self.orders[slot as usize].remaining = less(o.remaining, qty);
-        let fill = ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee: None };
+        let fill = ReportKind::Fill { qty, price, liquidity, venue_ts: now, fee };
         *grew |= replies.push(reply_at, Report { slot, kind: fill });
         (qty, None)
     }
