@@ -630,6 +630,17 @@ impl Exact {
         div_round(num, den, mode, op)
     }
 
+    /// The value as a [`Notional`] when it is one exactly as stored (made by [`Exact::notional`],
+    /// possibly negated): the cheap path for callers that can then stay in 128 bits. `None` does
+    /// not mean the value is no notional, only that it is not stored as one.
+    #[inline]
+    pub fn as_notional(self) -> Option<Notional> {
+        if self.exp != NOTIONAL_DECIMALS || self.rest != I256::ONE {
+            return None;
+        }
+        as_i128(self.num).filter(|v| *v != i128::MIN).map(Notional::from_raw)
+    }
+
     /// Rounds once into [`Money`].
     ///
     /// # Errors

@@ -269,6 +269,14 @@ impl CommissionScheme {
         if update.closed.is_zero() {
             return Ok(Money::ZERO);
         }
+        // A whole close or a reversal closes the whole cost basis, a notional: with multiplier 1
+        // the pnl is a 128-bit difference rounded once, the same number as the exact product.
+        if self.params.mult == Ratio::ONE
+            && let Some(cost) = update.closed_cost.as_notional()
+            && let Some(pnl) = cost.checked_sub(update.closed.notional(price))
+        {
+            return Ok(pnl.to_money(MODE));
+        }
         self.closed_pnl_exact(update, price)?.to_money(MODE)
     }
 
@@ -624,5 +632,30 @@ mod tests {
             c.automargin = r("-1");
         });
         assert_eq!(auto.getsize(p("100"), m("1499")).unwrap(), q("2"), "1499 // (100 × 5)");
+    }
+
+    proptest::proptest! {
+        /// The 128-bit path of a whole close or a reversal gives the exact product's number.
+        #[test]
+        fn the_closing_fast_path_equals_the_exact_pnl(
+            open in 1i64..1_000_000_000_000,
+            close in 1i64..2_000_000_000_000,
+            entry in 1i64..1_000_000_000_000_000,
+            exit in 1i64..1_000_000_000_000_000,
+            add in 0i64..1_000_000_000_000,
+            long in proptest::bool::ANY,
+        ) {
+            let scheme = CommissionScheme::broker_default();
+            let sign = if long { 1 } else { -1 };
+            let mut pos = Position::default();
+            let at = Timestamp::EPOCH;
+            pos.update(Qty::from_raw(sign * open), Price::from_raw(entry), at).unwrap();
+            if add > 0 {
+                pos.update(Qty::from_raw(sign * add), Price::from_raw(exit / 2 + 1), at).unwrap();
+            }
+            let up = pos.update(Qty::from_raw(-sign * close), Price::from_raw(exit), at).unwrap();
+            let exact = scheme.closed_pnl_exact(&up, Price::from_raw(exit)).unwrap().to_money(MODE).unwrap();
+            proptest::prop_assert_eq!(scheme.closed_pnl(&up, Price::from_raw(exit)).unwrap(), exact);
+        }
     }
 }
