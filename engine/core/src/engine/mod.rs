@@ -1194,11 +1194,8 @@ impl<S: TickStrategy> Engine<S> {
         self.core.now = ts;
         self.core.cause = ev.ts_event;
         let book_top = match ev.payload {
-            Payload::Level(_)
-            | Payload::Order(_)
-            | Payload::BookClear
-            | Payload::SnapshotBegin
-            | Payload::SnapshotEnd
+            Payload::Level(u) if self.build_books => self.apply_level(i, &u, ev),
+            Payload::Order(_) | Payload::BookClear | Payload::SnapshotBegin | Payload::SnapshotEnd
                 if self.build_books =>
             {
                 self.apply_book(i, ev)
@@ -1230,6 +1227,42 @@ impl<S: TickStrategy> Engine<S> {
             self.make_book(i, &ev.payload);
         }
         self.apply_book_inner(i, ev)
+    }
+
+    /// A level update into the instrument's market-by-price book: the hot case of
+    /// [`Engine::apply_book`] (the book exists), with the changed side alone read back.
+    #[inline(always)]
+    fn apply_level(
+        &mut self,
+        i: usize,
+        u: &kestrel_types::LevelUpdate,
+        ev: &Event,
+    ) -> Option<kestrel_types::Quote> {
+        let Some(Some(Book::L2(book))) = self.books.get_mut(i) else { return self.apply_book(i, ev) };
+        let Ok(change) = book.apply(u) else {
+            self.core.counters.book_errors += 1;
+            return None;
+        };
+        if !change.any() || book.in_snapshot() {
+            return None;
+        }
+        let market = &mut self.markets[i];
+        let mut quote = market.best.map_or(
+            kestrel_types::Quote {
+                bid: Price::ZERO,
+                bid_size: Qty::ZERO,
+                ask: Price::ZERO,
+                ask_size: Qty::ZERO,
+            },
+            |b| b.quote,
+        );
+        let top = book.best(u.side).unwrap_or((Price::ZERO, Qty::ZERO));
+        match u.side {
+            kestrel_types::BookSide::Bid => (quote.bid, quote.bid_size) = top,
+            kestrel_types::BookSide::Ask => (quote.ask, quote.ask_size) = top,
+        }
+        market.set_book_top(quote, ev.ts_event);
+        Some(quote)
     }
 
     /// [`Engine::apply_book`] once the instrument has a book.
