@@ -132,19 +132,27 @@ pub fn test_config() -> GatewayConfig {
 }
 
 /// A running gateway thread and what the test can see of it.
-pub struct Running {
+pub struct Running<V: Venue = TestVenue> {
     pub log: Log,
     pub diagnostics: Arc<Mutex<Vec<String>>>,
     pub events: rtrb::Consumer<Event>,
     pub requests: rtrb::Producer<VenueRequest>,
     stop: Arc<AtomicBool>,
-    handle: Option<std::thread::JoinHandle<GatewayThread<TestVenue>>>,
+    handle: Option<std::thread::JoinHandle<GatewayThread<V>>>,
 }
 
-impl Running {
-    /// Starts `venue` on its own thread; diagnostics are captured (Display and Debug forms).
+impl Running<TestVenue> {
+    /// Starts a [`TestVenue`].
     pub fn start(venue: TestVenue, config: GatewayConfig) -> Self {
         let log = Arc::clone(&venue.log);
+        Running::start_venue(venue, log, config)
+    }
+}
+
+impl<V: Venue> Running<V> {
+    /// Starts `venue` on its own thread, `log` being where it records what it sees; diagnostics
+    /// are captured (Display and Debug forms).
+    pub fn start_venue(venue: V, log: Log, config: GatewayConfig) -> Self {
         let (events_tx, events) = rtrb::RingBuffer::new(64);
         let (requests, requests_rx) = rtrb::RingBuffer::new(64);
         let diagnostics: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -187,13 +195,13 @@ impl Running {
     }
 
     /// Stops the thread and returns it (for its venue and `Debug`).
-    pub fn stop(mut self) -> GatewayThread<TestVenue> {
+    pub fn stop(mut self) -> GatewayThread<V> {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().unwrap().join().unwrap()
     }
 }
 
-impl Drop for Running {
+impl<V: Venue> Drop for Running<V> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
