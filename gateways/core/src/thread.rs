@@ -479,6 +479,8 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
 
     fn connect(&mut self, idx: usize) {
         let c = &mut self.conns[idx];
+        // From here a failure is this attempt's, so `fail` schedules the next one.
+        c.phase = Phase::Connecting;
         c.session.reset();
         c.reader.reset();
         let (host, port) = (c.endpoint.host.clone(), c.endpoint.port);
@@ -503,10 +505,7 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
                 Transport::new(sock, tls)
             });
         match result {
-            Ok(t) => {
-                c.transport = Some(t);
-                c.phase = Phase::Connecting;
-            }
+            Ok(t) => c.transport = Some(t),
             Err(reason) => self.fail(idx, GatewayError::Connectivity { conn, reason }),
         }
     }
@@ -739,7 +738,7 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
         let Some(c) = self.conns.get_mut(idx) else {
             return self.core.report(&Diagnostic::Error { venue: V::NAME, error: &err });
         };
-        if c.transport.is_none() && c.phase != Phase::Down && c.phase != Phase::Connecting {
+        if matches!(c.phase, Phase::Down | Phase::Waiting(_)) {
             // Already down (a late error about it): say so, change nothing.
             return self.core.report(&Diagnostic::Error { venue: V::NAME, error: &err });
         }

@@ -15,7 +15,10 @@ use kestrel_gateway::{
 use support::*;
 
 /// Sends requests tagged `tags` on connection 0 each time it opens.
-fn send_on_open(tags: &'static [u64]) -> impl FnMut(&Input<'_>, &mut kestrel_gateway::Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send {
+fn send_on_open(
+    tags: &'static [u64],
+) -> impl FnMut(&Input<'_>, &mut kestrel_gateway::Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send
+{
     move |input, cx, _| {
         match input {
             Input::Started => cx.wire.open(conn(0))?,
@@ -45,8 +48,10 @@ fn keep_alive_serves_several_requests_and_a_chunked_body_on_one_connection() {
             let (mut r, mut w) = split(sock);
             let answers = [
                 ok("one"),
-                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n2;x=y\r\n!!\r\n0\r\n\r\n".to_owned(),
-                "HTTP/1.1 201 Created\r\nX-MBX-USED-WEIGHT-1M: 42\r\nContent-Length: 5\r\n\r\nthree".to_owned(),
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n2;x=y\r\n!!\r\n0\r\n\r\n"
+                    .to_owned(),
+                "HTTP/1.1 201 Created\r\nX-MBX-USED-WEIGHT-1M: 42\r\nContent-Length: 5\r\n\r\nthree"
+                    .to_owned(),
             ];
             for answer in answers {
                 let Some(req) = read_request(&mut r) else { return };
@@ -61,22 +66,28 @@ fn keep_alive_serves_several_requests_and_a_chunked_body_on_one_connection() {
             connections.fetch_add(usize::from(listener.accept().is_ok()), Ordering::SeqCst);
         });
     }
-    let venue = TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], send_on_open(&[1, 2, 3]));
+    let venue = TestVenue::new(
+        vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)],
+        send_on_open(&[1, 2, 3]),
+    );
     let gw = Running::start(venue, test_config());
     gw.wait_for("three responses", |s| count(s, |x| matches!(x, Seen::Http { .. })) == 3);
     let seen = gw.seen();
     let responses: Vec<_> = seen
         .iter()
         .filter_map(|s| match s {
-            Seen::Http { tag, status, body, .. } => Some((*tag, *status, String::from_utf8(body.clone()).unwrap())),
+            Seen::Http { tag, status, body, .. } => {
+                Some((*tag, *status, String::from_utf8(body.clone()).unwrap()))
+            }
             _ => None,
         })
         .collect();
     assert_eq!(responses, [(1, 200, "one".into()), (2, 200, "two!!".into()), (3, 201, "three".into())]);
     let weight = seen.iter().find_map(|s| match s {
-        Seen::Http { tag: 3, headers, .. } => {
-            headers.iter().find(|(n, _)| n.eq_ignore_ascii_case("x-mbx-used-weight-1m")).map(|(_, v)| v.clone())
-        }
+        Seen::Http { tag: 3, headers, .. } => headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-mbx-used-weight-1m"))
+            .map(|(_, v)| v.clone()),
         _ => None,
     });
     assert_eq!(weight.as_deref(), Some(&b"42"[..]));
@@ -107,20 +118,23 @@ fn a_drop_mid_response_fails_the_request_and_reconnects_after_backoff() {
         }
     });
     let opens = Arc::new(AtomicUsize::new(0));
-    let venue = TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], move |input, cx, _| {
-        match input {
-            Input::Started => cx.wire.open(conn(0))?,
-            Input::Opened(c) => {
-                let n = opens.fetch_add(1, Ordering::SeqCst) as u64 + 1;
-                let target = format!("/attempt/{n}");
-                cx.wire.http(*c, &HttpRequest::get(&target, n))?;
+    let venue =
+        TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], move |input, cx, _| {
+            match input {
+                Input::Started => cx.wire.open(conn(0))?,
+                Input::Opened(c) => {
+                    let n = opens.fetch_add(1, Ordering::SeqCst) as u64 + 1;
+                    let target = format!("/attempt/{n}");
+                    cx.wire.http(*c, &HttpRequest::get(&target, n))?;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        Ok(())
-    });
+            Ok(())
+        });
     let gw = Running::start(venue, test_config());
-    gw.wait_for("the answer on the second connection", |s| s.iter().any(|x| matches!(x, Seen::Http { tag: 2, .. })));
+    gw.wait_for("the answer on the second connection", |s| {
+        s.iter().any(|x| matches!(x, Seen::Http { tag: 2, .. }))
+    });
     let log = gw.log.lock().unwrap().clone();
     let events: Vec<_> = log.iter().map(|(_, s)| s.clone()).filter(|s| !matches!(s, Seen::Started)).collect();
     let dropped = GatewayError::Connectivity { conn: conn(0), reason: Connectivity::PeerClosedMidMessage };
@@ -162,7 +176,8 @@ fn a_malformed_status_line_closes_and_reconnects_without_panicking() {
             send(&mut w, ok(req.target()).as_bytes());
         }
     });
-    let venue = TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], send_on_open(&[5]));
+    let venue =
+        TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], send_on_open(&[5]));
     let gw = Running::start(venue, test_config());
     gw.wait_for("a good answer after the reconnect", |s| {
         s.iter().any(|x| matches!(x, Seen::Http { tag: 5, status: 200, .. }))
@@ -191,7 +206,10 @@ fn a_429_with_retry_after_holds_requests_until_the_pause_ends_and_refuses_past_t
                 let target = req.target().to_owned();
                 arrivals.lock().unwrap().push((target.clone(), Instant::now()));
                 if target == "/q/1" {
-                    send(&mut w, b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n");
+                    send(
+                        &mut w,
+                        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n",
+                    );
                 } else {
                     send(&mut w, ok(&target).as_bytes());
                 }
@@ -273,5 +291,46 @@ fn the_hold_queue_full_refusal_is_typed() {
     let refusals = refusals.lock().unwrap().clone();
     assert_eq!(refusals, [Err(GatewayError::HoldQueueFull { conn: conn(0), tag: 3, held: 1 })]);
     assert!(refusals[0].as_ref().unwrap_err().to_string().contains("request 3 refused"));
+    drop(gw.stop());
+}
+
+#[test]
+fn a_refused_connect_is_retried_on_the_backoff_schedule() {
+    // A port nobody listens on: bind, note it, close.
+    let port = listener().1.port();
+    let venue = TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", port, false)], |input, cx, _| {
+        if let Input::Started = input {
+            cx.wire.open(conn(0))?;
+        }
+        Ok(())
+    });
+    let config = GatewayConfig {
+        backoff: kestrel_gateway::BackoffPolicy {
+            initial: kestrel_types::TimeSpan::from_nanos(20_000_000),
+            max: kestrel_types::TimeSpan::from_nanos(80_000_000),
+            seed: 5,
+        },
+        ..test_config()
+    };
+    let started = Instant::now();
+    let gw = Running::start(venue, config);
+    let attempts =
+        |gw: &Running| gw.diagnostics().iter().filter(|d| d.contains("reconnecting in")).count() / 2;
+    while attempts(&gw) < 5 && started.elapsed() < DEADLINE {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let elapsed = started.elapsed();
+    let diagnostics = gw.diagnostics();
+    assert!(attempts(&gw) >= 5, "{diagnostics:#?}");
+    // Waits of at least 10 + 20 + 40 + 40 ms (half of each capped base) came before the fifth.
+    assert!(elapsed >= Duration::from_millis(110), "five attempts in {elapsed:?}: no backoff");
+    assert!(diagnostics.iter().any(|d| d.contains("connect failed: ConnectionRefused")), "{diagnostics:#?}");
+    for n in 1..=5 {
+        assert!(
+            diagnostics.iter().any(|d| d.contains(&format!("(attempt {n})"))),
+            "attempt {n}: {diagnostics:#?}"
+        );
+    }
+    assert_eq!(count(&gw.seen(), |s| matches!(s, Seen::Opened(_) | Seen::Closed(..))), 0);
     drop(gw.stop());
 }

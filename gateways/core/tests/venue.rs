@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use kestrel_engine::engine::{OrderKind, OrderRequest, RequestKind, VenueRequest};
 use kestrel_engine::order::Side;
-use kestrel_gateway::{
-    ConnId, Context, Endpoint, GatewayError, HttpRequest, Input, Layer, Venue, WsMessage,
-};
+use kestrel_gateway::{ConnId, Context, Endpoint, GatewayError, HttpRequest, Input, Layer, Venue, WsMessage};
 use kestrel_types::{
     Aggressor, Event, ExecRecord, InstrumentId, OrderId, Payload, Price, Qty, Timestamp, Trade,
 };
@@ -89,7 +87,8 @@ impl Venue for Mini {
                 }
             }
             Input::Http { conn, response } => {
-                let text = std::str::from_utf8(response.body()).map_err(|_| GatewayError::malformed_venue(conn, "not UTF-8"))?;
+                let text = std::str::from_utf8(response.body())
+                    .map_err(|_| GatewayError::malformed_venue(conn, "not UTF-8"))?;
                 let [id, price, qty] = Self::numbers::<3>(text, "filled")
                     .ok_or_else(|| GatewayError::malformed_venue(conn, "not a fill"))?;
                 if u64::try_from(id).ok() != Some(response.tag()) {
@@ -106,10 +105,14 @@ impl Venue for Mini {
                 cx.inbox.push(Self::event(cx.now, Payload::Exec(exec)))?;
             }
             Input::Ws { conn, message: WsMessage::Text(text) } => {
-                let [price, qty] =
-                    Self::numbers::<2>(text, "trade").ok_or_else(|| GatewayError::malformed_venue(conn, "not a trade"))?;
-                let trade =
-                    Trade { price: Price::from_raw(price), size: Qty::from_raw(qty), aggressor: Aggressor::Unknown, trade_id: 0 };
+                let [price, qty] = Self::numbers::<2>(text, "trade")
+                    .ok_or_else(|| GatewayError::malformed_venue(conn, "not a trade"))?;
+                let trade = Trade {
+                    price: Price::from_raw(price),
+                    size: Qty::from_raw(qty),
+                    aggressor: Aggressor::Unknown,
+                    trade_id: 0,
+                };
                 cx.inbox.push(Self::event(cx.now, Payload::Trade(trade)))?;
             }
             Input::Timer { token } => cx.inbox.push(Self::event(cx.now, Payload::Timer { id: token }))?,
@@ -123,7 +126,9 @@ impl Venue for Mini {
         if req.kind != RequestKind::New {
             return Err(GatewayError::Venue { reason: "mini only places orders".into() });
         }
-        if cx.wire.is_open(REST) { Self::send_order(req, cx) } else {
+        if cx.wire.is_open(REST) {
+            Self::send_order(req, cx)
+        } else {
             self.waiting.push(*req);
             Ok(())
         }
@@ -202,12 +207,16 @@ fn requests_in_orders_out_fills_and_trades_back_on_the_engine_ring() {
     }
     let fills: Vec<_> = events
         .iter()
-        .filter_map(|e| if let Payload::Exec(x) = e.payload { Some((x.order, x.price.raw(), x.qty.raw())) } else { None })
+        .filter_map(|e| {
+            if let Payload::Exec(x) = e.payload { Some((x.order, x.price.raw(), x.qty.raw())) } else { None }
+        })
         .collect();
     assert_eq!(fills, [(7, 100_250_000_000, 1_500_000_000), (8, 99_000_000_000, 250_000_000)]);
     let trades: Vec<_> = events
         .iter()
-        .filter_map(|e| if let Payload::Trade(t) = e.payload { Some((t.price.raw(), t.size.raw())) } else { None })
+        .filter_map(|e| {
+            if let Payload::Trade(t) = e.payload { Some((t.price.raw(), t.size.raw())) } else { None }
+        })
         .collect();
     assert_eq!(trades, [(100_500_000_000, 2_000_000_000), (100_600_000_000, 1_000_000_000)]);
     assert!(events.iter().any(|e| e.payload == Payload::Timer { id: 77 }));

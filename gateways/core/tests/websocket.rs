@@ -29,7 +29,9 @@ fn echo<S: Read + Write>(stream: S, pongs: &Pongs) {
 }
 
 /// A venue that opens connection 0 and sends a text and a binary message each time it opens.
-fn chatty() -> impl FnMut(&Input<'_>, &mut kestrel_gateway::Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send {
+fn chatty()
+-> impl FnMut(&Input<'_>, &mut kestrel_gateway::Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send
+{
     |input, cx, _| {
         match input {
             Input::Started => cx.wire.open(conn(0))?,
@@ -64,7 +66,10 @@ fn echo_and_ping_over_plain_tcp() {
         let pongs = Arc::clone(&pongs);
         std::thread::spawn(move || echo(accept(&listener), &pongs));
     }
-    let venue = TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), false, "/ws?x=1")], chatty());
+    let venue = TestVenue::new(
+        vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), false, "/ws?x=1")],
+        chatty(),
+    );
     let gw = Running::start(venue, test_config());
     check_echo(&gw, &pongs);
     drop(gw.stop());
@@ -79,7 +84,8 @@ fn echo_and_ping_over_tls() {
         let pongs = Arc::clone(&pongs);
         std::thread::spawn(move || echo(tls_accept(&server, accept(&listener)), &pongs));
     }
-    let venue = TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), true, "/ws")], chatty());
+    let venue =
+        TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), true, "/ws")], chatty());
     let gw = Running::start(venue, GatewayConfig { extra_ca_pem: Some(ca), ..test_config() });
     check_echo(&gw, &pongs);
     drop(gw.stop());
@@ -95,21 +101,25 @@ fn https_request_over_tls() {
             send(r.get_mut(), ok(&format!("secure {}", req.target())).as_bytes());
         }
     });
-    let venue = TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), true)], |input, cx, _| {
-        match input {
-            Input::Started => cx.wire.open(conn(0))?,
-            Input::Opened(c) => {
-                cx.wire.http(*c, &kestrel_gateway::HttpRequest::get("/time", 1))?;
-                cx.wire.http(*c, &kestrel_gateway::HttpRequest::get("/depth", 2))?;
+    let venue =
+        TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), true)], |input, cx, _| {
+            match input {
+                Input::Started => cx.wire.open(conn(0))?,
+                Input::Opened(c) => {
+                    cx.wire.http(*c, &kestrel_gateway::HttpRequest::get("/time", 1))?;
+                    cx.wire.http(*c, &kestrel_gateway::HttpRequest::get("/depth", 2))?;
+                }
+                _ => {}
             }
-            _ => {}
-        }
-        Ok(())
-    });
+            Ok(())
+        });
     let gw = Running::start(venue, GatewayConfig { extra_ca_pem: Some(ca), ..test_config() });
     gw.wait_for("two answers", |s| count(s, |x| matches!(x, Seen::Http { .. })) == 2);
-    let bodies: Vec<_> =
-        gw.seen().into_iter().filter_map(|s| if let Seen::Http { body, .. } = s { Some(body) } else { None }).collect();
+    let bodies: Vec<_> = gw
+        .seen()
+        .into_iter()
+        .filter_map(|s| if let Seen::Http { body, .. } = s { Some(body) } else { None })
+        .collect();
     assert_eq!(bodies, [b"secure /time".to_vec(), b"secure /depth".to_vec()]);
     drop(gw.stop());
 }
@@ -125,7 +135,8 @@ fn an_untrusted_certificate_is_a_connectivity_failure_and_is_retried() {
             drain(&mut s);
         }
     });
-    let venue = TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), true, "/")], chatty());
+    let venue =
+        TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), true, "/")], chatty());
     // Public roots only: the self-signed certificate is refused.
     let gw = Running::start(venue, test_config());
     let start = std::time::Instant::now();
@@ -154,20 +165,20 @@ fn a_garbage_frame_closes_and_reconnects() {
         ws.send(Message::Text("fine now".into())).unwrap();
         while ws.read().is_ok() {}
     });
-    let venue = TestVenue::new(vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), false, "/")], |input, cx, _| {
-        if let Input::Started = input {
-            cx.wire.open(conn(0))?;
-        }
-        Ok(())
-    });
+    let venue = TestVenue::new(
+        vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), false, "/")],
+        |input, cx, _| {
+            if let Input::Started = input {
+                cx.wire.open(conn(0))?;
+            }
+            Ok(())
+        },
+    );
     let gw = Running::start(venue, test_config());
     gw.wait_for("the message on the second connection", |s| s.contains(&Seen::WsText(0, "fine now".into())));
     let seen = gw.seen();
     let closed = seen.iter().find_map(|s| if let Seen::Closed(0, e) = s { e.clone() } else { None });
-    assert!(
-        matches!(&closed, Some(GatewayError::Malformed { layer: Layer::WebSocket, .. })),
-        "{closed:?}"
-    );
+    assert!(matches!(&closed, Some(GatewayError::Malformed { layer: Layer::WebSocket, .. })), "{closed:?}");
     assert_eq!(count(&seen, |s| matches!(s, Seen::Opened(0))), 2);
     drop(gw.stop());
 }

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use kestrel_engine::engine::VenueRequest;
 use kestrel_gateway::{
-    BackoffPolicy, Budget, ConnId, Context, Endpoint, GatewayConfig, GatewayError, GatewayThread, Input, SystemClock,
-    Venue, WsMessage,
+    BackoffPolicy, Budget, ConnId, Context, Endpoint, GatewayConfig, GatewayError, GatewayThread, Input,
+    SystemClock, Venue, WsMessage,
 };
 use kestrel_types::{Event, TimeSpan, Timestamp};
 
@@ -39,7 +39,8 @@ pub enum Seen {
 /// A timestamped log of what the venue saw, shared with the test thread.
 pub type Log = Arc<Mutex<Vec<(Timestamp, Seen)>>>;
 
-type OnInput = Box<dyn FnMut(&Input<'_>, &mut Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send>;
+type OnInput =
+    Box<dyn FnMut(&Input<'_>, &mut Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send>;
 type OnRequest = Box<dyn FnMut(&VenueRequest, &mut Context<'_>) -> Result<(), GatewayError> + Send>;
 
 /// A venue whose behaviour is a closure; it records every input before calling it.
@@ -55,7 +56,9 @@ pub struct TestVenue {
 impl TestVenue {
     pub fn new(
         endpoints: Vec<Endpoint>,
-        on_input: impl FnMut(&Input<'_>, &mut Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError> + Send + 'static,
+        on_input: impl FnMut(&Input<'_>, &mut Context<'_>, &mut Vec<Seen>) -> Result<(), GatewayError>
+        + Send
+        + 'static,
     ) -> Self {
         Self {
             endpoints,
@@ -187,7 +190,11 @@ impl<V: Venue> Running<V> {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        panic!("timed out waiting for {what}; the venue saw {:#?}\ndiagnostics: {:#?}", self.seen(), self.diagnostics());
+        panic!(
+            "timed out waiting for {what}; the venue saw {:#?}\ndiagnostics: {:#?}",
+            self.seen(),
+            self.diagnostics()
+        );
     }
 
     pub fn diagnostics(&self) -> Vec<String> {
@@ -255,7 +262,9 @@ pub fn read_request(r: &mut impl BufRead) -> Option<Request> {
     }
     let len = head
         .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap()))
+        .find_map(|l| {
+            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap())
+        })
         .unwrap_or(0);
     let mut body = vec![0; len];
     r.read_exact(&mut body).ok()?;
