@@ -334,3 +334,58 @@ fn a_refused_connect_is_retried_on_the_backoff_schedule() {
     assert_eq!(count(&gw.seen(), |s| matches!(s, Seen::Opened(_) | Seen::Closed(..))), 0);
     drop(gw.stop());
 }
+
+#[test]
+fn usage_the_venue_reads_from_headers_holds_requests_until_the_window_rolls() {
+    let (listener, addr) = listener();
+    std::thread::spawn(move || {
+        let (mut r, mut w) = split(accept(&listener));
+        while let Some(req) = read_request(&mut r) {
+            let body = req.target().to_owned();
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nX-Used-Weight-1S: 10\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            send(&mut w, answer.as_bytes());
+        }
+    });
+    let dispatches = Arc::new(Mutex::new(Vec::new()));
+    let mut venue = {
+        let dispatches = Arc::clone(&dispatches);
+        TestVenue::new(vec![Endpoint::http("rest", "127.0.0.1", addr.port(), false)], move |input, cx, _| {
+            match input {
+                Input::Started => cx.wire.open(conn(0))?,
+                Input::Opened(c) => {
+                    cx.wire.http(*c, &HttpRequest::get("/first", 1))?;
+                }
+                Input::Http { conn: c, response } if response.tag() == 1 => {
+                    // What a venue crate does with e.g. X-MBX-USED-WEIGHT-1M: the server's count wins.
+                    let used = response.header("x-used-weight-1s").and_then(|v| v.parse().ok()).unwrap_or(0);
+                    assert!(cx.wire.limits_mut().observe_used(0, used, cx.now));
+                    dispatches.lock().unwrap().push(cx.wire.http(*c, &HttpRequest::get("/second", 2))?);
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    };
+    venue.budgets = vec![kestrel_gateway::Budget {
+        kind: kestrel_gateway::BudgetKind::Weight,
+        limit: 10,
+        interval: kestrel_types::TimeSpan::from_nanos(1_000_000_000),
+    }];
+    let gw = Running::start(venue, test_config());
+    gw.wait_for("the second answer", |s| s.iter().any(|x| matches!(x, Seen::Http { tag: 2, .. })));
+    assert_eq!(*dispatches.lock().unwrap(), [Dispatch::Held]);
+    let log = gw.log.lock().unwrap().clone();
+    let when = |tag: u64| {
+        log.iter()
+            .find(|(_, s)| matches!(s, Seen::Http { tag: t, .. } if *t == tag))
+            .map(|(t, _)| t.nanos())
+            .unwrap()
+    };
+    let second = 1_000_000_000_i64;
+    assert!(when(2) / second > when(1) / second, "sent in the same one-second window as the spent budget");
+    assert!(when(2) - when(1) < 2 * second);
+    drop(gw.stop());
+}

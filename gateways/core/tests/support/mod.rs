@@ -2,7 +2,12 @@
 //! `GatewayThread` until a condition holds (or a deadline passes), and small blocking test servers
 //! (std::net, rustls with an rcgen certificate, tungstenite's server side).
 
-#![allow(dead_code, unreachable_pub, missing_docs)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    reason = "shared by several test binaries, each using a part; not a public API"
+)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
