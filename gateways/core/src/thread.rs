@@ -417,7 +417,11 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
                 self.apply(action);
                 continue;
             }
-            let Some(err) = self.core.errors.pop() else { break };
+            if self.core.errors.is_empty() {
+                break;
+            }
+            // In the order they happened; errors are rare, so the shift costs nothing in practice.
+            let err = self.core.errors.remove(0);
             match err.faulty_conn() {
                 Some(conn) => self.fail(conn.index(), err),
                 None => self.core.report(&Diagnostic::Error { venue: V::NAME, error: &err }),
@@ -703,7 +707,11 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
                 // Pings are answered by tungstenite (queued, sent with the next flush).
                 Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_)) => {}
                 Ok(Message::Close(_)) => {
+                    // Answer the close (tungstenite queued the reply) before the socket goes.
                     let _ = ws.flush();
+                    if let Some(t) = c.transport.as_mut() {
+                        let _ = t.write(ws.get_mut());
+                    }
                     return Err(GatewayError::Connectivity { conn, reason: Connectivity::PeerClosed });
                 }
                 Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock => break,

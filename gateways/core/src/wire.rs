@@ -7,6 +7,11 @@
 //! queue full. Over-budget requests are held in FIFO order, serialised, and released by the thread
 //! when the budget allows; a request never jumps ahead of one held before it.
 //!
+//! A request or message accepted while its connection is open but whose connection fails before
+//! it is written does not go out: an HTTP request comes back as `Input::HttpFailed { sent: false }`,
+//! a WebSocket message is lost with the connection, which the venue learns from `Input::Closed`
+//! (stream subscriptions are re-sent on `Input::Opened` anyway).
+//!
 //! # Performance
 //! HTTP requests are serialised once, into buffers taken from a pool that sent requests return to,
 //! so a steady request stream allocates nothing. WebSocket sends copy the text once into the

@@ -182,3 +182,69 @@ fn a_garbage_frame_closes_and_reconnects() {
     assert_eq!(count(&seen, |s| matches!(s, Seen::Opened(0))), 2);
     drop(gw.stop());
 }
+
+#[test]
+fn a_server_close_is_answered_and_reconnected_and_a_venue_close_is_final() {
+    let (listener, addr) = listener();
+    let replies = Arc::new(Mutex::new(Vec::new()));
+    {
+        let replies = Arc::clone(&replies);
+        std::thread::spawn(move || {
+            // First connection: the server closes; the client must answer with a close frame.
+            let mut ws = tungstenite::accept(accept(&listener)).unwrap();
+            ws.close(None).unwrap();
+            loop {
+                match ws.read() {
+                    Ok(Message::Close(_)) => replies.lock().unwrap().push("close answered"),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            // Second connection: the client (the venue) closes.
+            let mut ws = tungstenite::accept(accept(&listener)).unwrap();
+            ws.send(Message::Text("bye".into())).unwrap();
+            loop {
+                match ws.read() {
+                    Ok(Message::Close(_)) => replies.lock().unwrap().push("client closed"),
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+        });
+    }
+    let venue = TestVenue::new(
+        vec![Endpoint::websocket("market", "127.0.0.1", addr.port(), false, "/")],
+        |input, cx, _| {
+            match input {
+                Input::Started => cx.wire.open(conn(0))?,
+                Input::Ws { conn: c, .. } => cx.wire.close(*c)?,
+                _ => {}
+            }
+            Ok(())
+        },
+    );
+    let gw = Running::start(venue, test_config());
+    gw.wait_for("the venue's close", |s| s.contains(&Seen::Closed(0, None)));
+    let start = std::time::Instant::now();
+    while replies.lock().unwrap().len() < 2 && start.elapsed() < DEADLINE {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(*replies.lock().unwrap(), ["close answered", "client closed"]);
+    let peer_closed =
+        GatewayError::Connectivity { conn: conn(0), reason: kestrel_gateway::Connectivity::PeerClosed };
+    let seen: Vec<_> = gw.seen().into_iter().filter(|s| *s != Seen::Started).collect();
+    assert_eq!(
+        seen,
+        [
+            Seen::Opened(0),
+            Seen::Closed(0, Some(peer_closed)),
+            Seen::Opened(0),
+            Seen::WsText(0, "bye".into()),
+            Seen::Closed(0, None),
+        ]
+    );
+    // Closed by the venue: not reconnected.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    assert_eq!(count(&gw.seen(), |s| matches!(s, Seen::Opened(_))), 2);
+    drop(gw.stop());
+}
