@@ -40,7 +40,9 @@ pub struct InboxStats {
     pub refused: u64,
 }
 
-/// The engine-bound side of a gateway (see the [module docs](self)).
+/// The engine-bound side of a gateway: the producer of the engine's inbound ring, plus a small
+/// bounded overflow that keeps events, in order, while the ring is full. An event is refused (handed
+/// back in [`InboxFull`], and counted) only when both are full; nothing is dropped silently.
 pub struct Inbox {
     ring: Producer<Event>,
     overflow: VecDeque<Event>,

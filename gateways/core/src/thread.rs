@@ -16,9 +16,20 @@
 //! reconnect after a [`Backoff`] delay (`Waiting`). The backoff resets once the connection delivers
 //! a complete message, so a peer that accepts and then fails keeps backing off.
 //!
+//! # Performance
+//! - Each connection's buffers (receive, send, de-chunked body, header positions) are allocated
+//!   once and reused across messages and reconnects; serialised requests come from a pool.
+//! - Inbound bytes are copied once from the socket (TLS: decrypted by rustls, then once into the
+//!   receive buffer). A `Content-Length` body reaches the venue as a slice of that buffer; a chunked
+//!   body is decoded once. tungstenite copies a WebSocket message into its frame buffer and hands
+//!   it over as an owned `Bytes`: the one allocation per inbound message left, tungstenite's.
+//! - The engine's request ring is polled every pass, never woken: an idle gateway sees a request
+//!   within `poll_timeout` (1 ms by default; zero makes the loop spin for the lowest latency).
+//!
 //! # Limitations
-//! - Host names resolve with the blocking system resolver when a connection is made; venue
-//!   endpoints are few and long-lived, so this is rare, but it stalls the loop while it runs.
+//! - Host names resolve with the blocking system resolver when a connection is made, and only the
+//!   first address is tried; venue endpoints are few and long-lived, so this is rare, but it stalls
+//!   the loop while it runs.
 //! - One HTTP request in flight per connection; more queue behind it. There is no response
 //!   timeout: a venue that needs one sets a timer and closes the connection.
 //! - WebSocket sends are not charged against rate budgets (venues limit them differently); a venue
@@ -56,7 +67,8 @@ use crate::wire::{Action, OutRequest, Wire};
 /// How a gateway thread runs. `Default` suits a live venue; tests shorten the backoff.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
-    /// The longest a pass waits for socket readiness: bounds how late an engine request is seen.
+    /// The longest a pass waits for socket readiness: bounds how late an engine request is seen
+    /// (zero: never wait, the loop spins).
     pub poll_timeout: Duration,
     /// The reconnect schedule (each connection has its own, seeded `seed + index`).
     pub backoff: BackoffPolicy,
@@ -192,8 +204,14 @@ impl<V: Venue> Core<V> {
     }
 }
 
-/// The gateway thread's state (see the [module docs](self)). Build it, then [`GatewayThread::run`]
-/// it on its own thread.
+/// The one loop that drives a [`Venue`]: sockets, TLS, HTTP/1.1 and WebSocket framing, reconnects
+/// with backoff, timers, rate budgets, and the rings to and from the engine. Build it, then
+/// [`GatewayThread::run`] it on its own thread (or call [`GatewayThread::turn`] from a test).
+///
+/// A connection the venue opens goes `Connecting` → `Securing` (TLS) → `Upgrading` (WebSocket) →
+/// open ([`Input::Opened`]). Any fault closes it, fails its unanswered requests back to the venue
+/// ([`Input::HttpFailed`]), tells the venue [`Input::Closed`] with the error, and reconnects it after
+/// a [`Backoff`] delay, which resets once the connection delivers a complete message.
 pub struct GatewayThread<V: Venue, C: Clock = SystemClock> {
     core: Core<V>,
     conns: Vec<Conn>,
@@ -335,7 +353,9 @@ impl<V: Venue, C: Clock> GatewayThread<V, C> {
         self.shutdown();
     }
 
-    /// One pass of the loop (see the [module docs](self)).
+    /// One pass: poll the sockets (at most `poll_timeout`), read and hand whole messages to the
+    /// venue, reconnect what is due, drain the engine's request ring, fire due timers, release
+    /// rate-held requests, carry out the venue's actions, write, and flush the inbox overflow.
     pub fn turn(&mut self) {
         self.set_now();
         if !self.started {

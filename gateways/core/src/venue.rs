@@ -5,17 +5,6 @@
 //! outbound messages. It never touches a socket and never reads a clock: `now` comes in its
 //! [`Context`], outbound actions go through the [`Wire`], events into the [`Inbox`]. So fixtures
 //! and fuzzers drive it directly, and [`crate::GatewayThread`] drives it live.
-//!
-//! # Differences from ARCHITECTURE §8's sketch, and why
-//! - One `on_input` taking an [`Input`] instead of `on_open` / `on_bytes` / `on_tick`: the gateway
-//!   frames HTTP and WebSocket itself, so a venue sees whole messages (`on_bytes` with a consumed
-//!   count would make every venue re-frame); one enum keeps the trait small and makes a new kind of
-//!   input a compile error in every venue rather than a silently ignored default method.
-//! - Timers the venue sets ([`Wire::set_timer`]) instead of a periodic `on_tick`: heartbeats and
-//!   timeouts wake the venue when due and not on every pass.
-//! - No `type Config` / `new` in the trait: construction (config parsing, [`crate::Secrets`]) is
-//!   the venue's own constructor, called by whoever wires the system; the thread only needs a
-//!   built venue, so this crate does not impose serde on venue configs.
 
 use kestrel_engine::engine::VenueRequest;
 use kestrel_types::Timestamp;
@@ -94,7 +83,21 @@ pub struct Context<'a> {
     pub inbox: &'a mut Inbox,
 }
 
-/// One venue's protocol and session (see the [module docs](self)).
+/// One venue's protocol and session, sans I/O: whole messages and connection events in,
+/// normalised events ([`Context::inbox`]) and outbound actions ([`Context::wire`]) out; no socket,
+/// no clock (`now` is in the [`Context`]). Fixtures and fuzzers drive it directly, the
+/// [`crate::GatewayThread`] live.
+///
+/// # Differences from ARCHITECTURE §8's sketch, and why
+/// - One `on_input` taking an [`Input`] instead of `on_open` / `on_bytes` / `on_tick`: the gateway
+///   frames HTTP and WebSocket itself, so a venue sees whole messages (`on_bytes` with a consumed
+///   count would make every venue re-frame); one enum keeps the trait small and makes a new kind of
+///   input a compile error in every venue rather than a silently ignored default method.
+/// - Timers the venue sets ([`Wire::set_timer`]) instead of a periodic `on_tick`: heartbeats and
+///   timeouts wake the venue when due and not on every pass.
+/// - No `type Config` / `new` in the trait: construction (config parsing, [`crate::Secrets`]) is
+///   the venue's own constructor, called by whoever wires the system; the thread only needs a
+///   built venue, so this crate does not impose serde on venue configs.
 ///
 /// Errors returned from a callback are reported by the gateway. One that names a connection
 /// ([`GatewayError::faulty_conn`]: a connectivity fault or malformed input, e.g. from

@@ -64,7 +64,12 @@ struct ConnInfo {
     host: String,
 }
 
-/// The venue's way out (see the [module docs](self)).
+/// The venue's way out: open and close connections, send HTTP requests and WebSocket messages, set
+/// timers, read and update the rate budgets. Each call is checked at once (a refusal is an `Err`
+/// the venue can turn into a rejected report); accepted actions are carried out by the thread when
+/// the callback returns. HTTP requests over budget are held in order ([`Dispatch::Held`]) and sent
+/// when the budget allows, or refused with [`GatewayError::HoldQueueFull`] when the hold queue is
+/// full.
 #[derive(Debug)]
 pub struct Wire {
     now: Timestamp,
