@@ -496,6 +496,7 @@ mod tests {
             fed = end;
             let eof = fed == bytes.len();
             match reader.advance(&buf, eof, false)? {
+                Progress::NeedMore if eof => return Err(ReadError::Truncated),
                 Progress::NeedMore => {}
                 Progress::Interim(n) => {
                     buf.drain(..n);
@@ -625,6 +626,48 @@ mod tests {
             HttpRequest { headers: &[("Content-Length", "1")], ..HttpRequest::get("/", 0) },
         ] {
             assert!(write_request(&mut Vec::new(), "h", &bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// `body` as a chunked response, cut into chunks of the given sizes (cycled), with extensions.
+    fn chunked(body: &[u8], sizes: &[usize]) -> Vec<u8> {
+        let mut out = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        let mut rest = body;
+        for size in sizes.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (chunk, tail) = rest.split_at((*size).min(rest.len()));
+            out.extend_from_slice(format!("{:x};n=1\r\n", chunk.len()).as_bytes());
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(b"\r\n");
+            rest = tail;
+        }
+        out.extend_from_slice(b"0\r\n\r\n");
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_in_any_split_give_a_response_or_an_error(
+            bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..600),
+            step in 1usize..64,
+        ) {
+            if let Ok((_, body, used)) = read_in_steps(&bytes, step) {
+                proptest::prop_assert!(used <= bytes.len() && body.len() <= used);
+            }
+        }
+
+        #[test]
+        fn chunked_bodies_decode_whatever_the_chunking_and_the_split(
+            body in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..700),
+            sizes in proptest::collection::vec(1usize..300, 1..5),
+            step in 1usize..97,
+        ) {
+            let raw = chunked(&body, &sizes);
+            let (status, got, used) = read_in_steps(&raw, step).unwrap();
+            proptest::prop_assert_eq!((status, used), (200, raw.len()));
+            proptest::prop_assert_eq!(got, body);
         }
     }
 }
