@@ -80,7 +80,8 @@ pub struct GatewayConfig {
     pub request_batch: usize,
     /// A CA certificate (PEM) trusted in addition to the public roots: loopback tests, test venues.
     pub extra_ca_pem: Option<Vec<u8>>,
-    /// The pause after a 429/418 without a usable `Retry-After`.
+    /// The pause after a 429/418 without a `Retry-After` in seconds (absent, or an HTTP-date, which
+    /// is not parsed: venues send seconds).
     pub default_retry_after: TimeSpan,
     /// The largest HTTP response head.
     pub max_head_bytes: usize,
