@@ -273,3 +273,29 @@ impl<'a> WsApiResponse<'a> {
         self.result.map(|r| decode(what, r.get())).transpose()
     }
 }
+
+/// A live stream control request (`SUBSCRIBE`, `UNSUBSCRIBE`, `LIST_SUBSCRIPTIONS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ControlMethod {
+    /// Start streams.
+    Subscribe,
+    /// Stop streams.
+    Unsubscribe,
+    /// List the active streams.
+    ListSubscriptions,
+}
+
+/// The text frame of a control request: `{"method":…,"params":[…],"id":…}`. Stream names are
+/// lower-case symbol + `@` + type (`btcusdt@depth@100ms`), or a listenKey.
+pub fn control_request(method: ControlMethod, streams: &[&str], id: u64) -> String {
+    let name = match method {
+        ControlMethod::Subscribe => "SUBSCRIBE",
+        ControlMethod::Unsubscribe => "UNSUBSCRIBE",
+        ControlMethod::ListSubscriptions => "LIST_SUBSCRIPTIONS",
+    };
+    if method == ControlMethod::ListSubscriptions {
+        serde_json::json!({ "method": name, "id": id }).to_string()
+    } else {
+        serde_json::json!({ "method": name, "params": streams, "id": id }).to_string()
+    }
+}
