@@ -32,6 +32,10 @@ fn explain<'a, T: Deserialize<'a>>(what: &'static str, text: &'a str, e: &serde_
     let (line, column) = (e.line(), e.column());
     match e.classify() {
         Category::Eof => return DecodeError::Truncated { what, line, column },
+        // A fault at the very last byte (`{"code":-` cut after the sign) is a cut text too.
+        Category::Syntax if at_end(text, line, column) => {
+            return DecodeError::Truncated { what, line, column };
+        }
         Category::Syntax | Category::Io => {
             return DecodeError::Syntax { what, line, column, reason: e.to_string() };
         }
@@ -55,26 +59,34 @@ fn explain<'a, T: Deserialize<'a>>(what: &'static str, text: &'a str, e: &serde_
     let reason = pe.inner().to_string();
     // A refused decimal: re-parse the raw text there for the typed reason.
     if let Ok(root) = serde_json::from_str::<serde_json::Value>(text) {
-        let mut at = walk(&root, &segments);
-        // A `[price, qty]` level: find the element at fault.
-        if let Some(serde_json::Value::Array(pair)) = at {
-            if let Some(i) =
-                pair.iter().position(|v| v.as_str().is_some_and(|s| parse_decimal::<Widest>(s).is_err()))
-            {
-                segments.push(PathSeg::Index(i));
-                at = pair.get(i);
-            }
+        let at = walk(&root, &segments);
+        // A `[price, qty]` level: the element at fault (its refusal names price or qty).
+        if let Some(serde_json::Value::Array(pair)) = at
+            && let Some((i, s, source)) = pair.iter().enumerate().find_map(|(i, v)| {
+                let s = v.as_str()?;
+                parse_decimal::<Widest>(s).err().map(|e| (i, s, e))
+            })
+        {
+            segments.push(PathSeg::Index(i));
+            return DecodeError::Decimal { what, path: render(&segments), text: s.to_owned(), source };
         }
-        if let Some(serde_json::Value::String(s)) = at {
-            if let Err(source) = parse_decimal::<Widest>(s) {
-                // Only when the refusal is the decimal's own (`"<text>": <why>`), not an enum's.
-                if reason.starts_with(&format!("{s:?}")) {
-                    return DecodeError::Decimal { what, path: render(&segments), text: s.clone(), source };
-                }
-            }
+        // Only when the refusal is the decimal's own (`"<text>": <why>`), not an enum's.
+        if let Some(serde_json::Value::String(s)) = at
+            && let Err(source) = parse_decimal::<Widest>(s)
+            && reason.starts_with(&format!("{s:?}"))
+        {
+            return DecodeError::Decimal { what, path: render(&segments), text: s.clone(), source };
         }
     }
     DecodeError::Field { what, path: render(&segments), reason }
+}
+
+/// Whether serde_json's 1-based position is the end of `text`.
+fn at_end(text: &str, line: usize, column: usize) -> bool {
+    let last_line = text.rsplit('\n').next().unwrap_or("");
+    // Only a number can be cut into something invalid rather than incomplete (`-`, `1.`, `1e`).
+    let in_number = text.ends_with(|c: char| c.is_ascii_digit() || matches!(c, '-' | '+' | '.' | 'e' | 'E'));
+    in_number && line == text.matches('\n').count() + 1 && column >= last_line.len()
 }
 
 /// The widest nano type, so that only the form and the decimals decide (not a type's range).

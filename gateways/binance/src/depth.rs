@@ -196,12 +196,12 @@ impl BookSync {
         while self.buffer.front().is_some_and(|b| b.last <= s.last_update_id) {
             self.buffer.pop_front();
         }
-        if let Some(b) = self.buffer.front() {
-            if b.first > s.last_update_id + 1 {
-                let e = Resync::NoStraddle { snapshot: s.last_update_id, first: b.first, last: b.last };
-                self.buffer.clear();
-                return Err(e.into());
-            }
+        if let Some(b) = self.buffer.front()
+            && b.first > s.last_update_id + 1
+        {
+            let e = Resync::NoStraddle { snapshot: s.last_update_id, first: b.first, last: b.last };
+            self.buffer.clear();
+            return Err(e.into());
         }
         out(Payload::SnapshotBegin);
         emit(&s.bids, BookSide::Bid, out);

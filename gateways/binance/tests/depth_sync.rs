@@ -110,7 +110,6 @@ fn real_capture_drops_the_covered_diff_and_chains_the_rest() {
             Frame::Ticker(_) => {}
         }
     }
-    drop(out);
     assert_eq!((applied, stale), (149, 0), "499869753.. applies and every later diff chains");
     assert_eq!(book.snapshots, 1);
     assert_eq!(book.clears, 0);
