@@ -521,6 +521,55 @@ mod tests {
     }
 
     #[test]
+    fn answers_become_values_or_typed_errors() {
+        use crate::msg::ListenKey;
+        let key = |b| codec::decode::<ListenKey<'_>>("listenKey", b);
+        let headers = [
+            ("x-mbx-used-weight", "11"),
+            ("X-MBX-USED-WEIGHT-1M", "11"),
+            ("x-mbx-order-count-10s", "3"),
+            ("X-MBX-ORDER-COUNT-1D", "42"),
+        ];
+        let (k, usage) = parse_answer(200, headers, r#"{"listenKey":"abc"}"#, key).unwrap();
+        assert_eq!(k.listen_key, "abc");
+        assert_eq!(
+            usage,
+            Usage {
+                used_weight_1m: Some(11),
+                order_count_10s: Some(3),
+                order_count_1d: Some(42),
+                retry_after_secs: None
+            }
+        );
+        assert!(matches!(
+            parse_answer(503, [], "Service Unavailable", key),
+            Err(RestError::OutcomeUnknown { http_status: 503, .. })
+        ));
+        assert!(matches!(
+            parse_answer(403, [], "<html>WAF</html>", key),
+            Err(RestError::Unexpected { http_status: 403, .. })
+        ));
+        assert!(matches!(parse_answer(400, [], "{}", key), Err(RestError::Unexpected { .. })));
+        assert!(matches!(parse_answer(200, [], r#"{"listenKey":1}"#, key), Err(RestError::Decode(_))));
+        assert_eq!(
+            parse_answer(429, [("Retry-After", "soon")], "{}", key),
+            Err(RestError::Header { name: "Retry-After".into(), value: "soon".into() })
+        );
+        let Err(RestError::Venue(e)) = parse_answer(
+            429,
+            [("retry-after", "7")],
+            r#"{"code":-1015,"msg":"Too many new orders; current limit is 100 orders per 10 SECOND."}"#,
+            key,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (e.http_status, e.code, e.retry_after_secs, e.is_rate_limited()),
+            (429, -1015, Some(7), true)
+        );
+    }
+
+    #[test]
     fn body_placement_signs_the_body() {
         let c = client().with_placement(Placement::Body);
         let p = OrderParams {

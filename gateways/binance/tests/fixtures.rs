@@ -370,6 +370,7 @@ fn check(name: &str, text: &str, http_status: Option<u16>) {
         "ws_bookTicker.json" => {
             let MarketMsg::BookTicker(t) = decode_market(text).unwrap().msg else { panic!() };
             assert_eq!((t.update_id, t.bid, t.ask_qty), (499_869_768, p("0.3521"), q("3199")));
+            assert_eq!(t.to_quote().ask, p("0.3526"));
         }
         "ws_combined_stream_wrapper.json" => {
             let f = decode_market(text).unwrap();

@@ -15,7 +15,10 @@ pub use rest::{
     Account, ApiError, Balance, CancelResponse, CommissionRates, DepthSnapshot, Fill, ListenKey, OrderAck,
     OrderResponse, OrderResult, OrderState, QueriedOrder, ResponseKind, RestBookTicker, Ticker24h,
 };
-pub use stream::{AggTradeMsg, BookTickerMsg, Combined, ControlId, ControlReply, DepthUpdateMsg, TradeMsg};
+pub use stream::{
+    AggTradeMsg, BookTickerMsg, Combined, ControlId, ControlReply, DepthUpdateMsg, TradeMsg,
+    millis_to_timestamp,
+};
 pub use user::{
     AccountPosition, AssetPosition, BalanceUpdate, EventStreamTerminated, ExecutionReport, ListenKeyExpired,
     UserEvent, UserFrame, UserSource,

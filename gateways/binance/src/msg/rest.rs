@@ -358,3 +358,24 @@ pub struct ApiError<'a> {
     #[serde(default, borrow)]
     pub data: Option<&'a RawValue>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::decode;
+
+    #[test]
+    fn ticker_24h_decodes_the_documented_answer() {
+        // `GET /api/v3/ticker/24hr?symbol=BNBBTC`, the example of Binance's REST documentation.
+        let text = r#"{"symbol":"BNBBTC","priceChange":"-94.99999800","priceChangePercent":"-95.960","weightedAvgPrice":"0.29628482","prevClosePrice":"0.10002000","lastPrice":"4.00000200","lastQty":"200.00000000","bidPrice":"4.00000000","bidQty":"100.00000000","askPrice":"4.00000200","askQty":"100.00000000","openPrice":"99.00000000","highPrice":"100.00000000","lowPrice":"0.10000000","volume":"8913.30000000","quoteVolume":"15.30000000","openTime":1499783499040,"closeTime":1499869899040,"firstId":28385,"lastId":28460,"count":76}"#;
+        let t: Ticker24h<'_> = decode("ticker/24hr", text).unwrap();
+        assert_eq!(t.price_change, "-94.999998".parse().unwrap());
+        assert_eq!(t.price_change_percent, "-95.96".parse().unwrap());
+        assert_eq!((t.last_price, t.volume), ("4.000002".parse().unwrap(), "8913.3".parse().unwrap()));
+        assert_eq!((t.first_id, t.last_id, t.count), (28_385, 28_460, 76));
+        // A day's quote volume beyond a Qty's 9.2e9 still fits.
+        let big = text.replace(r#""quoteVolume":"15.30000000""#, r#""quoteVolume":"12345678901.12345678""#);
+        let t: Ticker24h<'_> = decode("ticker/24hr", &big).unwrap();
+        assert_eq!(t.quote_volume.to_string(), "12345678901.12345678");
+    }
+}

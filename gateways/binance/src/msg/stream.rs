@@ -150,3 +150,47 @@ pub enum ControlId<'a> {
     /// No id.
     Null,
 }
+
+/// Epoch milliseconds as a Kestrel time (`None` past the year 2262).
+pub fn millis_to_timestamp(ms: u64) -> Option<kestrel_types::Timestamp> {
+    i64::try_from(ms).ok()?.checked_mul(1_000_000).map(kestrel_types::Timestamp::from_nanos)
+}
+
+impl TradeMsg<'_> {
+    /// The Kestrel trade print. The buyer being the maker means a seller took liquidity.
+    pub fn to_trade(&self) -> kestrel_types::Trade {
+        kestrel_types::Trade {
+            price: self.price,
+            size: self.qty,
+            aggressor: if self.buyer_is_maker {
+                kestrel_types::Aggressor::Sell
+            } else {
+                kestrel_types::Aggressor::Buy
+            },
+            trade_id: self.trade_id,
+        }
+    }
+}
+
+impl AggTradeMsg<'_> {
+    /// The Kestrel trade print of the aggregate (its id is the aggregate id).
+    pub fn to_trade(&self) -> kestrel_types::Trade {
+        kestrel_types::Trade {
+            price: self.price,
+            size: self.qty,
+            aggressor: if self.buyer_is_maker {
+                kestrel_types::Aggressor::Sell
+            } else {
+                kestrel_types::Aggressor::Buy
+            },
+            trade_id: self.agg_id,
+        }
+    }
+}
+
+impl BookTickerMsg<'_> {
+    /// The Kestrel quote.
+    pub fn to_quote(&self) -> kestrel_types::Quote {
+        kestrel_types::Quote { bid: self.bid, bid_size: self.bid_qty, ask: self.ask, ask_size: self.ask_qty }
+    }
+}

@@ -46,3 +46,28 @@ pub struct SubscribeResult {
     /// The id events of this subscription will carry.
     pub subscription_id: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::codec::decode_wsapi;
+
+    use super::*;
+
+    #[test]
+    fn an_error_answer_carries_code_and_message() {
+        let text = r#"{"id":"e2a85d9f-07a5-4f94-8d5f-789dc3deb097","status":400,"error":{"code":-1021,"msg":"Timestamp for this request was 1000ms ahead of the server's time."},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":70}]}"#;
+        let r = decode_wsapi(text).unwrap();
+        assert_eq!((r.status, r.result.is_none()), (400, true));
+        let e = r.error.as_ref().unwrap();
+        assert_eq!(e.code, -1021);
+        assert!(e.msg.starts_with("Timestamp"));
+        assert_eq!(r.result_as::<SubscribeResult>("x").unwrap(), None);
+        let r = decode_wsapi(r#"{"id":7,"status":200,"result":{"subscriptionId":3}}"#).unwrap();
+        assert_eq!(r.id, WsApiId::Int(7));
+        assert!(r.rate_limits.is_empty());
+        assert_eq!(
+            r.result_as::<SubscribeResult>("x").unwrap(),
+            Some(SubscribeResult { subscription_id: 3 })
+        );
+    }
+}
