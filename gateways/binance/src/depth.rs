@@ -80,6 +80,31 @@ struct Buffered {
     asks: Vec<Level>,
 }
 
+impl Buffered {
+    fn of(d: &DepthUpdateMsg<'_>) -> Self {
+        Self { first: d.first_update_id, last: d.last_update_id, bids: d.bids.clone(), asks: d.asks.clone() }
+    }
+
+    fn view(&self) -> Diff<'_> {
+        Diff { first: self.first, last: self.last, bids: &self.bids, asks: &self.asks }
+    }
+}
+
+/// A diff's range and levels, wherever they are kept.
+#[derive(Clone, Copy)]
+struct Diff<'a> {
+    first: u64,
+    last: u64,
+    bids: &'a [Level],
+    asks: &'a [Level],
+}
+
+impl<'a> Diff<'a> {
+    fn of(d: &'a DepthUpdateMsg<'_>) -> Self {
+        Self { first: d.first_update_id, last: d.last_update_id, bids: &d.bids, asks: &d.asks }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     /// Buffering diffs; a snapshot is needed.
@@ -148,30 +173,22 @@ impl BookSync {
                     self.buffer.clear();
                     return Err(Resync::BufferFull { limit: self.limit });
                 }
-                self.buffer.push_back(Buffered {
-                    first: d.first_update_id,
-                    last: d.last_update_id,
-                    bids: d.bids.clone(),
-                    asks: d.asks.clone(),
-                });
+                self.buffer.push_back(Buffered::of(d));
                 Ok(DiffOutcome::Buffered)
             }
-            State::Live { book_id, applied } => {
-                match self.apply(book_id, applied, d.first_update_id, d.last_update_id, &d.bids, &d.asks, out)
-                {
-                    Ok(o) => Ok(o),
-                    Err(e) => {
-                        self.reset(out);
-                        self.buffer.push_back(Buffered {
-                            first: d.first_update_id,
-                            last: d.last_update_id,
-                            bids: d.bids.clone(),
-                            asks: d.asks.clone(),
-                        });
-                        Err(e)
+            State::Live { book_id, applied } => match apply(book_id, applied, Diff::of(d), out) {
+                Ok(outcome) => {
+                    if let DiffOutcome::Applied { book_id } = outcome {
+                        self.state = State::Live { book_id, applied: true };
                     }
+                    Ok(outcome)
                 }
-            }
+                Err(e) => {
+                    self.reset(out);
+                    self.buffer.push_back(Buffered::of(d));
+                    Err(e)
+                }
+            },
         }
     }
 
@@ -209,51 +226,27 @@ impl BookSync {
         out(Payload::SnapshotEnd);
         let mut book_id = s.last_update_id;
         let mut applied = false;
-        let buffered = core::mem::take(&mut self.buffer);
-        for b in &buffered {
-            match self.apply(book_id, applied, b.first, b.last, &b.bids, &b.asks, out) {
+        let mut failed = None;
+        for b in &self.buffer {
+            match apply(book_id, applied, b.view(), out) {
                 Ok(DiffOutcome::Applied { book_id: id }) => {
                     book_id = id;
                     applied = true;
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    self.reset(out);
-                    return Err(e.into());
+                    failed = Some(e);
+                    break;
                 }
             }
         }
-        self.buffer = buffered;
+        if let Some(e) = failed {
+            self.reset(out);
+            return Err(e.into());
+        }
         self.buffer.clear();
         self.state = State::Live { book_id, applied };
         Ok(book_id)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn apply(
-        &mut self,
-        book_id: u64,
-        applied: bool,
-        first: u64,
-        last: u64,
-        bids: &[Level],
-        asks: &[Level],
-        out: &mut impl FnMut(Payload),
-    ) -> Result<DiffOutcome, Resync> {
-        if last <= book_id {
-            return Ok(DiffOutcome::Stale);
-        }
-        let next = book_id + 1;
-        if !applied && first > next {
-            return Err(Resync::NoStraddle { snapshot: book_id, first, last });
-        }
-        if first > next {
-            return Err(Resync::Gap { book_id, first });
-        }
-        emit(bids, BookSide::Bid, out);
-        emit(asks, BookSide::Ask, out);
-        self.state = State::Live { book_id: last, applied: true };
-        Ok(DiffOutcome::Applied { book_id: last })
     }
 
     /// Drops the book: `BookClear`, back to buffering.
@@ -262,6 +255,29 @@ impl BookSync {
         self.state = State::Buffering;
         self.buffer.clear();
     }
+}
+
+/// Applies one diff to a book at `book_id` (`applied`: a diff was applied since the snapshot).
+/// Emits its levels; the caller records the new id.
+fn apply(
+    book_id: u64,
+    applied: bool,
+    d: Diff<'_>,
+    out: &mut impl FnMut(Payload),
+) -> Result<DiffOutcome, Resync> {
+    if d.last <= book_id {
+        return Ok(DiffOutcome::Stale);
+    }
+    let next = book_id + 1;
+    if !applied && d.first > next {
+        return Err(Resync::NoStraddle { snapshot: book_id, first: d.first, last: d.last });
+    }
+    if d.first > next {
+        return Err(Resync::Gap { book_id, first: d.first });
+    }
+    emit(d.bids, BookSide::Bid, out);
+    emit(d.asks, BookSide::Ask, out);
+    Ok(DiffOutcome::Applied { book_id: d.last })
 }
 
 fn emit(levels: &[Level], side: BookSide, out: &mut impl FnMut(Payload)) {

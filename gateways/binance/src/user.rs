@@ -23,7 +23,7 @@
 use kestrel_engine::order::Status;
 use kestrel_types::{ExecRecord, InlineStr, OrderId, Price, Qty, Timestamp};
 
-use crate::msg::{ExecType, ExecutionReport, OrderResult, OrderStatus, Side};
+use crate::msg::{ExecType, ExecutionReport, OrderResult, OrderStatus, Side, millis_to_timestamp};
 use crate::orders::ClientIds;
 
 /// Why a user data event could not become a report.
@@ -305,11 +305,7 @@ fn signed(side: Side, qty: Qty) -> Qty {
 }
 
 fn millis(ms: u64) -> Result<Timestamp, UserError> {
-    i64::try_from(ms)
-        .ok()
-        .and_then(|m| m.checked_mul(1_000_000))
-        .map(Timestamp::from_nanos)
-        .ok_or(UserError::Time { millis: ms })
+    millis_to_timestamp(ms).ok_or(UserError::Time { millis: ms })
 }
 
 /// The record's fee (nano-units of the quote asset) and where the commission went.
