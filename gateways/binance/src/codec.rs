@@ -305,9 +305,53 @@ pub fn control_request(method: ControlMethod, streams: &[&str], id: u64) -> Stri
         ControlMethod::Unsubscribe => "UNSUBSCRIBE",
         ControlMethod::ListSubscriptions => "LIST_SUBSCRIPTIONS",
     };
+    // Written in Binance's documented key order, independent of serde_json's map features.
     if method == ControlMethod::ListSubscriptions {
-        serde_json::json!({ "method": name, "id": id }).to_string()
+        format!(r#"{{"method":"{name}","id":{id}}}"#)
     } else {
-        serde_json::json!({ "method": name, "params": streams, "id": id }).to_string()
+        let params = serde_json::Value::from(streams.to_vec());
+        format!(r#"{{"method":"{name}","params":{params},"id":{id}}}"#)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_without_a_fixture_decode_by_shape() {
+        // The WS-API end of a user data subscription (documented shape).
+        let f =
+            decode_user(r#"{"subscriptionId":0,"event":{"e":"eventStreamTerminated","E":1728973001334}}"#)
+                .unwrap();
+        assert_eq!(f.source, UserSource::Subscription(0));
+        assert_eq!(
+            f.event,
+            UserEvent::EventStreamTerminated(EventStreamTerminated { event_time: 1_728_973_001_334 })
+        );
+        // Events this crate does not use are named, not refused.
+        let f = decode_user(r#"{"e":"listStatus","E":1,"s":"BTCUSDT"}"#).unwrap();
+        assert_eq!(f.event, UserEvent::Other { event: "listStatus" });
+        let f = decode_market(r#"{"stream":"btcusdt@ticker","data":{"e":"24hrTicker","E":1}}"#).unwrap();
+        assert!(matches!(f.msg, MarketMsg::Other { event: "24hrTicker" }));
+        // A refused control request.
+        let f = decode_market(r#"{"error":{"code":2,"msg":"Invalid request: unknown variant"},"id":"abc"}"#)
+            .unwrap();
+        let MarketMsg::Control(c) = f.msg else { panic!() };
+        assert_eq!((c.error.map(|e| e.code), c.id), (Some(2), crate::msg::ControlId::Text("abc")));
+        // A user event without `e` is refused with the reason.
+        assert!(decode_user(r#"{"E":1}"#).unwrap_err().to_string().contains("missing field `e`"));
+    }
+
+    #[test]
+    fn control_requests_have_binance_shape() {
+        assert_eq!(
+            control_request(ControlMethod::Unsubscribe, &["btcusdt@depth@100ms"], 3),
+            r#"{"method":"UNSUBSCRIBE","params":["btcusdt@depth@100ms"],"id":3}"#
+        );
+        assert_eq!(
+            control_request(ControlMethod::ListSubscriptions, &[], 4),
+            r#"{"method":"LIST_SUBSCRIPTIONS","id":4}"#
+        );
     }
 }
