@@ -822,7 +822,7 @@ impl Venue {
             }
             let lots = match self.rng.range(0, 3) {
                 0 => self.rng.range(1, 100),
-                _ => self.rng.range(100, 20_000),
+                _ => self.rng.range(1_000, 200_000),
             };
             let id = self.next_synth_id;
             self.next_synth_id += 1;
