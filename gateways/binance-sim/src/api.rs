@@ -46,7 +46,9 @@ pub struct Shared {
 
 /// Wall-clock milliseconds (Binance judges `timestamp` against the wall clock).
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl Shared {
@@ -81,7 +83,8 @@ impl Shared {
     /// # Errors
     /// -1100 for a specification the simulator does not know.
     pub fn arm_fault(&self, spec: &str) -> Result<Value, ApiError> {
-        let f: Fault = spec.parse().map_err(|e: crate::error::SimError| ApiError::bad(-1100, e.to_string()))?;
+        let f: Fault =
+            spec.parse().map_err(|e: crate::error::SimError| ApiError::bad(-1100, e.to_string()))?;
         let mut v = self.venue();
         if f == Fault::ExpireUserStream {
             v.expire_user_streams(now_ms());
@@ -104,10 +107,9 @@ impl Shared {
         };
         let symbols: Vec<Value> = match wanted {
             None => v.specs().iter().map(|s| s.info()).collect(),
-            Some(names) => names
-                .iter()
-                .map(|n| v.market(n).map(|m| v.specs()[m].info()))
-                .collect::<Result<_, _>>()?,
+            Some(names) => {
+                names.iter().map(|n| v.market(n).map(|m| v.specs()[m].info())).collect::<Result<_, _>>()?
+            }
         };
         Ok(json!({
             "timezone": "UTC",
@@ -165,7 +167,10 @@ impl Shared {
             Some(_) => return Err(ApiError::illegal("newOrderRespType").into()),
         };
         let client_id = p.get("newClientOrderId").map(str::to_owned);
-        if client_id.as_ref().is_some_and(|c| c.len() > 36 || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')) {
+        if client_id.as_ref().is_some_and(|c| {
+            c.len() > 36
+                || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        }) {
             return Err(ApiError::illegal("newClientOrderId").into());
         }
         let req = NewOrder { symbol, side, kind, tif, price, qty, client_id };

@@ -31,7 +31,8 @@ impl fmt::Debug for Credentials {
 }
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
-const ED25519_SPKI_PREFIX: [u8; 12] = [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
+const ED25519_SPKI_PREFIX: [u8; 12] =
+    [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00];
 
 impl Credentials {
     /// From `BINANCE_API_KEY`, `BINANCE_API_SECRET` and `BINANCE_ED25519_PUBLIC_KEY_FILE`.
@@ -71,7 +72,8 @@ impl Credentials {
     /// Checks a base64 Ed25519 signature over `payload`: -1022 otherwise.
     pub fn check_ed25519(&self, payload: &str, sig: &str) -> Result<(), ApiError> {
         let key = self.ed25519.ok_or_else(ApiError::signature)?;
-        let bytes = base64::engine::general_purpose::STANDARD.decode(sig).map_err(|_| ApiError::signature())?;
+        let bytes =
+            base64::engine::general_purpose::STANDARD.decode(sig).map_err(|_| ApiError::signature())?;
         signature::UnparsedPublicKey::new(&signature::ED25519, key)
             .verify(payload.as_bytes(), &bytes)
             .map_err(|_| ApiError::signature())
@@ -80,7 +82,11 @@ impl Credentials {
 
 /// Binance's timing rule: `timestamp < now + 1000` and `now − timestamp ≤ recvWindow` (default
 /// 5000, at most 60000), all in ms; µs timestamps (16 digits) are accepted too.
-pub fn check_timestamp(now_ms: i64, timestamp: Option<&str>, recv_window: Option<&str>) -> Result<(), ApiError> {
+pub fn check_timestamp(
+    now_ms: i64,
+    timestamp: Option<&str>,
+    recv_window: Option<&str>,
+) -> Result<(), ApiError> {
     let ts: i64 = timestamp.and_then(|t| t.parse().ok()).ok_or_else(|| ApiError::missing("timestamp"))?;
     let ts = if ts > 10_000_000_000_000 { ts / 1000 } else { ts };
     let window = match recv_window {
@@ -95,7 +101,10 @@ pub fn check_timestamp(now_ms: i64, timestamp: Option<&str>, recv_window: Option
         }
     };
     if ts >= now_ms + 1000 {
-        return Err(ApiError::bad(-1021, "Timestamp for this request was 1000ms ahead of the server's time."));
+        return Err(ApiError::bad(
+            -1021,
+            "Timestamp for this request was 1000ms ahead of the server's time.",
+        ));
     }
     if now_ms - ts > window {
         return Err(ApiError::bad(-1021, "Timestamp for this request is outside of the recvWindow."));
@@ -107,10 +116,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Reads an Ed25519 public key PEM (`-----BEGIN PUBLIC KEY-----`, SPKI DER). Hand-written: it is
@@ -119,7 +125,9 @@ fn read_ed25519_pem(path: &Path) -> Result<[u8; 32], SimError> {
     let err = |reason: String| SimError::Ed25519Key { path: path.to_owned(), reason };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let b64: String = text.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| err(format!("not base64 PEM: {e}")))?;
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| err(format!("not base64 PEM: {e}")))?;
     if der.len() != 44 || der[..12] != ED25519_SPKI_PREFIX {
         return Err(err("not an Ed25519 SubjectPublicKeyInfo".into()));
     }

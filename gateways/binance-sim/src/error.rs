@@ -34,7 +34,9 @@ impl ApiError {
     pub fn illegal(name: &str) -> Self {
         Self::bad(
             -1100,
-            format!("Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."),
+            format!(
+                "Illegal characters found in parameter '{name}'; legal range is '^([0-9]{{1,20}})(\\.[0-9]{{1,20}})?$'."
+            ),
         )
     }
 
@@ -131,6 +133,8 @@ pub enum SimError {
         reason: String,
     },
     /// A fault specification that the simulator does not know.
-    #[error("sim: fault '{0}': expected drop-mid-fill, expire-user-stream, duplicate-reports=N, reorder-reports=N, rate-limit=429:N[:SECS] or rate-limit=418:N[:SECS]")]
+    #[error(
+        "sim: fault '{0}': expected drop-mid-fill, expire-user-stream, duplicate-reports=N, reorder-reports=N, rate-limit=429:N[:SECS] or rate-limit=418:N[:SECS]"
+    )]
     Fault(String),
 }

@@ -51,7 +51,11 @@ impl std::str::FromStr for Fault {
             "reorder-reports" => Ok(Self::ReorderReports(n(arg)?)),
             "rate-limit" => {
                 let mut parts = arg.ok_or_else(bad)?.split(':');
-                let status = parts.next().and_then(|p| p.parse::<u16>().ok()).filter(|s| *s == 429 || *s == 418).ok_or_else(bad)?;
+                let status = parts
+                    .next()
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .filter(|s| *s == 429 || *s == 418)
+                    .ok_or_else(bad)?;
                 let count = n(parts.next())?;
                 let retry_after = match parts.next() {
                     Some(p) => p.parse().map_err(|_| bad())?,
@@ -88,7 +92,9 @@ impl Faults {
             Fault::ExpireUserStream => {}
             Fault::DuplicateReports(n) => self.duplicate += n,
             Fault::ReorderReports(n) => self.reorder += n,
-            Fault::RateLimit { status, count, retry_after } => self.rate_limit = Some((status, count, retry_after)),
+            Fault::RateLimit { status, count, retry_after } => {
+                self.rate_limit = Some((status, count, retry_after))
+            }
         }
     }
 

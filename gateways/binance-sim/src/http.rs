@@ -79,7 +79,9 @@ pub fn read_request(s: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<ReadOutc
                         headers: req
                             .headers
                             .iter()
-                            .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                            .map(|h| {
+                                (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())
+                            })
                             .collect(),
                         body: Vec::new(),
                     };
@@ -101,7 +103,9 @@ pub fn read_request(s: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<ReadOutc
                     buf.drain(..n + len);
                     return Ok(ReadOutcome::Request(r));
                 }
-                Ok(httparse::Status::Partial) if buf.len() > MAX_REQUEST => return Err(invalid("head too large")),
+                Ok(httparse::Status::Partial) if buf.len() > MAX_REQUEST => {
+                    return Err(invalid("head too large"));
+                }
                 Ok(httparse::Status::Partial) => {}
                 Err(e) => return Err(invalid(&e.to_string())),
             }

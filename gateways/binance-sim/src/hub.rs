@@ -68,7 +68,8 @@ impl Hub {
 
     /// The streams connection `id` follows, sorted.
     pub fn streams(&self, id: u64) -> Vec<String> {
-        let mut v: Vec<String> = self.with(|c| c.get(&id).map(|e| e.streams.iter().cloned().collect()).unwrap_or_default());
+        let mut v: Vec<String> =
+            self.with(|c| c.get(&id).map(|e| e.streams.iter().cloned().collect()).unwrap_or_default());
         v.sort();
         v
     }
@@ -115,11 +116,16 @@ impl Hub {
             for e in c.values() {
                 for ev in events {
                     for k in e.streams.iter().filter(|s| keys.contains(*s)) {
-                        let text = if e.combined { json!({"stream": k, "data": ev}).to_string() } else { ev.to_string() };
+                        let text = if e.combined {
+                            json!({"stream": k, "data": ev}).to_string()
+                        } else {
+                            ev.to_string()
+                        };
                         let _ = e.tx.send(Outbound::Text(text));
                     }
                     for s in &e.user_subs {
-                        let _ = e.tx.send(Outbound::Text(json!({"subscriptionId": s, "event": ev}).to_string()));
+                        let _ =
+                            e.tx.send(Outbound::Text(json!({"subscriptionId": s, "event": ev}).to_string()));
                     }
                 }
             }
@@ -134,12 +140,17 @@ impl Hub {
                 let followed: Vec<String> = e.streams.iter().filter(|s| keys.contains(*s)).cloned().collect();
                 for k in followed {
                     let ev = json!({"e": "listenKeyExpired", "E": now_ms, "listenKey": k});
-                    let text = if e.combined { json!({"stream": k, "data": ev}).to_string() } else { ev.to_string() };
+                    let text = if e.combined {
+                        json!({"stream": k, "data": ev}).to_string()
+                    } else {
+                        ev.to_string()
+                    };
                     let _ = e.tx.send(Outbound::Text(text));
                     e.streams.remove(&k);
                 }
                 for s in std::mem::take(&mut e.user_subs) {
-                    let ev = json!({"subscriptionId": s, "event": {"e": "eventStreamTerminated", "E": now_ms}});
+                    let ev =
+                        json!({"subscriptionId": s, "event": {"e": "eventStreamTerminated", "E": now_ms}});
                     let _ = e.tx.send(Outbound::Text(ev.to_string()));
                 }
             }

@@ -105,10 +105,10 @@ impl SymbolSpec {
     /// MARKET_LOT_SIZE, NOTIONAL, PERCENT_PRICE_BY_SIDE. `price` is `None` for MARKET; `mid` is
     /// the reference price for MARKET notional and the band.
     pub fn check(&self, price: Option<Price>, size: Qty, mid: Price) -> Result<(), ApiError> {
-        if let Some(price) = price {
-            if price < self.min_price || price > self.max_price || !price.is_multiple_of(self.tick) {
-                return Err(ApiError::filter("PRICE_FILTER"));
-            }
+        if let Some(price) = price
+            && (price < self.min_price || price > self.max_price || !price.is_multiple_of(self.tick))
+        {
+            return Err(ApiError::filter("PRICE_FILTER"));
         }
         if size < self.min_qty || size > self.max_qty || !size.is_multiple_of(self.step) {
             return Err(ApiError::filter("LOT_SIZE"));
@@ -195,7 +195,10 @@ mod tests {
         assert_eq!(code(btc.check(None, q("98"), mid)), "Filter failure: MARKET_LOT_SIZE");
         assert_eq!(code(btc.check(Some(p("59000")), q("0.00005"), mid)), "Filter failure: NOTIONAL");
         assert_eq!(code(btc.check(None, q("0.00005"), mid)), "Filter failure: NOTIONAL");
-        assert_eq!(code(btc.check(Some(p("50000")), q("0.001"), mid)), "Filter failure: PERCENT_PRICE_BY_SIDE");
+        assert_eq!(
+            code(btc.check(Some(p("50000")), q("0.001"), mid)),
+            "Filter failure: PERCENT_PRICE_BY_SIDE"
+        );
     }
 
     #[test]

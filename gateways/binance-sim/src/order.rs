@@ -320,7 +320,9 @@ impl Order {
                 maker,
                 crate::num::quote(f.qty, f.price).map_or_else(|| qty(Qty::ZERO), |v| qty(Qty::from_raw(v))),
             ),
-            None => (qty(Qty::ZERO), px(Price::ZERO), Value::from("0"), Value::Null, -1, false, qty(Qty::ZERO)),
+            None => {
+                (qty(Qty::ZERO), px(Price::ZERO), Value::from("0"), Value::Null, -1, false, qty(Qty::ZERO))
+            }
         };
         json!({
             "e": "executionReport",

@@ -31,19 +31,25 @@ pub fn route(shared: &Shared, req: &Request) -> Outcome {
     let body = req.form_body();
     let p = Params::from_query_and_body(&req.query, &body);
     let (security, weight) = match (req.method.as_str(), req.path.as_str()) {
-        (_, "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/account" | "/api/v3/order/test") => (Security::Signed, 1),
+        (_, "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/account" | "/api/v3/order/test") => {
+            (Security::Signed, 1)
+        }
         (_, "/api/v3/userDataStream") => (Security::UserStream, 2),
         (_, "/api/v3/exchangeInfo") => (Security::None, 20),
         _ => (Security::None, 1),
     };
     let used = shared.weigh(weight);
-    let reply = |status: u16, body: Value, retry_after: Option<u64>| Outcome::Reply(Response { status, body, retry_after, weight: used });
-    if req.path.starts_with("/api/") {
-        if let Some(e) = shared.rate_limited() {
-            return reply(e.status, e.body(), e.retry_after);
-        }
+    let reply = |status: u16, body: Value, retry_after: Option<u64>| {
+        Outcome::Reply(Response { status, body, retry_after, weight: used })
+    };
+    if req.path.starts_with("/api/")
+        && let Some(e) = shared.rate_limited()
+    {
+        return reply(e.status, e.body(), e.retry_after);
     }
-    let result = authorize(shared, req, &body, &p, security).map_err(Failure::Api).and_then(|()| dispatch(shared, req, &p));
+    let result = authorize(shared, req, &body, &p, security)
+        .map_err(Failure::Api)
+        .and_then(|()| dispatch(shared, req, &p));
     match result {
         Ok(v) => reply(200, v, None),
         Err(Failure::Api(e)) => reply(e.status, e.body(), e.retry_after),
@@ -51,7 +57,13 @@ pub fn route(shared: &Shared, req: &Request) -> Outcome {
     }
 }
 
-fn authorize(shared: &Shared, req: &Request, body: &str, p: &Params, security: Security) -> Result<(), ApiError> {
+fn authorize(
+    shared: &Shared,
+    req: &Request,
+    body: &str,
+    p: &Params,
+    security: Security,
+) -> Result<(), ApiError> {
     if security == Security::None {
         return Ok(());
     }
@@ -67,7 +79,14 @@ fn authorize(shared: &Shared, req: &Request, body: &str, p: &Params, security: S
 }
 
 fn dispatch(shared: &Shared, req: &Request, p: &Params) -> Result<Value, Failure> {
-    let unknown = || Failure::Api(ApiError { status: 404, code: -1000, msg: "Unknown endpoint.".into(), retry_after: None });
+    let unknown = || {
+        Failure::Api(ApiError {
+            status: 404,
+            code: -1000,
+            msg: "Unknown endpoint.".into(),
+            retry_after: None,
+        })
+    };
     Ok(match (req.method.as_str(), req.path.as_str()) {
         ("GET", "/api/v3/ping") => json!({}),
         ("GET", "/api/v3/time") => json!({"serverTime": now_ms()}),

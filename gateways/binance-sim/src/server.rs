@@ -81,8 +81,11 @@ impl Simulator {
     /// # Errors
     /// [`SimError`] when the port, the certificate or a book cannot be set up.
     pub fn start(config: SimConfig) -> Result<Self, SimError> {
-        let listener = TcpListener::bind(config.listen).map_err(|source| SimError::Listen { addr: config.listen.to_string(), source })?;
-        let addr = listener.local_addr().map_err(|source| SimError::Listen { addr: config.listen.to_string(), source })?;
+        let listener = TcpListener::bind(config.listen)
+            .map_err(|source| SimError::Listen { addr: config.listen.to_string(), source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| SimError::Listen { addr: config.listen.to_string(), source })?;
         let tls = if config.tls {
             let dir = config.cert_dir.clone().unwrap_or_else(std::env::temp_dir);
             Some(crate::tls::server_config(&dir)?)
@@ -102,10 +105,15 @@ impl Simulator {
         let mut threads = Vec::new();
         let session = SessionConfig { ping_every: config.ping_every };
         {
-            let (shared, stop, tls) = (Arc::clone(&shared), Arc::clone(&stop), tls.as_ref().map(|t| Arc::clone(&t.0)));
+            let (shared, stop, tls) =
+                (Arc::clone(&shared), Arc::clone(&stop), tls.as_ref().map(|t| Arc::clone(&t.0)));
             threads.push(std::thread::spawn(move || accept_loop(&listener, &shared, &stop, tls, session)));
         }
-        for (every, job) in [(config.step_every, Job::Step), (Duration::from_millis(100), Job::FastDepth), (Duration::from_secs(1), Job::SlowDepth)] {
+        for (every, job) in [
+            (config.step_every, Job::Step),
+            (Duration::from_millis(100), Job::FastDepth),
+            (Duration::from_secs(1), Job::SlowDepth),
+        ] {
             let (shared, stop) = (Arc::clone(&shared), Arc::clone(&stop));
             threads.push(std::thread::spawn(move || timer(&shared, &stop, every, job)));
         }
@@ -183,7 +191,13 @@ fn timer(shared: &Shared, stop: &AtomicBool, every: Duration, job: Job) {
     }
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, stop: &Arc<AtomicBool>, tls: Option<Arc<ServerConfig>>, session: SessionConfig) {
+fn accept_loop(
+    listener: &TcpListener,
+    shared: &Arc<Shared>,
+    stop: &Arc<AtomicBool>,
+    tls: Option<Arc<ServerConfig>>,
+    session: SessionConfig,
+) {
     static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
     let mut conns: Vec<JoinHandle<()>> = Vec::new();
     for stream in listener.incoming() {
@@ -202,7 +216,14 @@ fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, stop: &Arc<AtomicBo
 }
 
 /// Serves one connection: HTTP requests on keep-alive until it upgrades, closes or idles out.
-fn serve(tcp: TcpStream, shared: &Shared, stop: &AtomicBool, tls: Option<Arc<ServerConfig>>, session: SessionConfig, id: u64) {
+fn serve(
+    tcp: TcpStream,
+    shared: &Shared,
+    stop: &AtomicBool,
+    tls: Option<Arc<ServerConfig>>,
+    session: SessionConfig,
+    id: u64,
+) {
     let _ = tcp.set_nodelay(true);
     let _ = tcp.set_read_timeout(Some(Duration::from_millis(20)));
     let Ok(raw) = tcp.try_clone() else { return };
@@ -250,15 +271,30 @@ fn serve(tcp: TcpStream, shared: &Shared, stop: &AtomicBool, tls: Option<Arc<Ser
 }
 
 /// Completes the WebSocket handshake by hand (the request is already read) and runs the session.
-fn upgrade(mut io: Box<dyn Io>, rest: Vec<u8>, req: &http::Request, shared: &Shared, stop: &AtomicBool, session: SessionConfig, id: u64) {
+fn upgrade(
+    mut io: Box<dyn Io>,
+    rest: Vec<u8>,
+    req: &http::Request,
+    shared: &Shared,
+    stop: &AtomicBool,
+    session: SessionConfig,
+    id: u64,
+) {
     let Some(kind) = ws::kind_of(&req.path, &req.query) else {
-        let r = Response { status: 404, body: serde_json::json!({"code": -1000, "msg": "Unknown stream path."}), retry_after: None, weight: 0 };
+        let r = Response {
+            status: 404,
+            body: serde_json::json!({"code": -1000, "msg": "Unknown stream path."}),
+            retry_after: None,
+            weight: 0,
+        };
         let _ = http::write_response(&mut io, &r, true);
         return;
     };
     let Some(key) = req.header("sec-websocket-key") else { return };
     let accept = tungstenite::handshake::derive_accept_key(key.trim().as_bytes());
-    let head = format!("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n");
+    let head = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
     if io.write_all(head.as_bytes()).and_then(|()| io.flush()).is_err() {
         return;
     }

@@ -16,7 +16,8 @@ use crate::error::SimError;
 pub fn server_config(dir: &Path) -> Result<(Arc<ServerConfig>, PathBuf), SimError> {
     let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?;
     let path = dir.join(format!("kestrel-sim-{}.pem", std::process::id()));
-    std::fs::write(&path, ck.cert.pem()).map_err(|source| SimError::CertFile { path: path.clone(), source })?;
+    std::fs::write(&path, ck.cert.pem())
+        .map_err(|source| SimError::CertFile { path: path.clone(), source })?;
     let cert: CertificateDer<'static> = ck.cert.der().clone();
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.signing_key.serialize_der()));
     let config = ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))

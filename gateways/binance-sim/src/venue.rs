@@ -88,6 +88,9 @@ struct Stats {
     open_time: i64,
 }
 
+/// Best bid and best ask with their sizes.
+type Top = (Option<(Price, Qty)>, Option<(Price, Qty)>);
+
 /// One symbol's live state.
 #[derive(Debug)]
 struct Market {
@@ -100,7 +103,7 @@ struct Market {
     synth: HashMap<u64, (BookSide, Price)>,
     fast: Pending,
     slow: Pending,
-    top: (Option<(Price, Qty)>, Option<(Price, Qty)>),
+    top: Top,
     stats: Stats,
 }
 
@@ -180,7 +183,8 @@ impl Market {
         let span = spec.seed_mid.raw() / 100 * (spec.band_pct * 2 + 4) / spec.tick.raw().max(1);
         let window = (span.max(64) as usize).next_power_of_two().min(1 << 24);
         let config = L3Config { tick: spec.tick, window, max_orders: 1 << 16, fills: FillMode::Reduce };
-        let book = L3Book::new(config).map_err(|e| SimError::Book { symbol: spec.name.clone(), reason: e.to_string() })?;
+        let book = L3Book::new(config)
+            .map_err(|e| SimError::Book { symbol: spec.name.clone(), reason: e.to_string() })?;
         let stats = Stats {
             open: spec.seed_mid,
             high: spec.seed_mid,
@@ -395,14 +399,16 @@ impl Venue {
         let (b, a) = (mk.book.best_bid(), mk.book.best_ask());
         let change = s.last.raw() - s.open.raw();
         // Percent with 3 places, exact integer arithmetic (Binance prints "-0.950").
-        let pct_milli = if s.open.raw() == 0 { 0 } else { i128::from(change) * 100_000 / i128::from(s.open.raw()) };
+        let pct_milli =
+            if s.open.raw() == 0 { 0 } else { i128::from(change) * 100_000 / i128::from(s.open.raw()) };
         let pct = format!(
             "{}{}.{:03}",
             if pct_milli < 0 { "-" } else { "" },
             pct_milli.abs() / 1000,
             pct_milli.abs() % 1000
         );
-        let wavg = if s.volume == 0 { s.last.raw() } else { (s.quote_volume * 1_000_000_000 / s.volume) as i64 };
+        let wavg =
+            if s.volume == 0 { s.last.raw() } else { (s.quote_volume * 1_000_000_000 / s.volume) as i64 };
         json!({
             "symbol": mk.spec.name,
             "priceChange": px(Price::from_raw(change)),
@@ -465,7 +471,9 @@ impl Venue {
         let missing = || ApiError::bad(-2013, "Order does not exist.");
         let o = match (id, client) {
             (Some(id), _) => self.orders.get(&id).filter(|o| o.market == m).ok_or_else(missing)?,
-            (None, Some(c)) => self.orders.values().rev().find(|o| o.market == m && o.client_id == c).ok_or_else(missing)?,
+            (None, Some(c)) => {
+                self.orders.values().rev().find(|o| o.market == m && o.client_id == c).ok_or_else(missing)?
+            }
             (None, None) => return Err(ApiError::missing("orderId")),
         };
         if client.is_some_and(|c| c != o.client_id) {
@@ -476,7 +484,11 @@ impl Venue {
 
     /// Open orders, of one market or all, oldest first.
     pub fn open_orders(&self, m: Option<usize>) -> Vec<Value> {
-        self.orders.values().filter(|o| o.status.is_open() && m.is_none_or(|m| o.market == m)).map(Order::query).collect()
+        self.orders
+            .values()
+            .filter(|o| o.status.is_open() && m.is_none_or(|m| o.market == m))
+            .map(Order::query)
+            .collect()
     }
 
     fn bal(&mut self, asset: &str) -> &mut Balance {
@@ -490,7 +502,14 @@ impl Venue {
         id
     }
 
-    fn report(&mut self, o: &Order, exec: &str, fill: Option<(&Fill, bool)>, cancel_id: Option<&str>, now: i64) {
+    fn report(
+        &mut self,
+        o: &Order,
+        exec: &str,
+        fill: Option<(&Fill, bool)>,
+        cancel_id: Option<&str>,
+        now: i64,
+    ) {
         let working = o.status.is_open() && o.kind != OrdType::Market;
         let r = Report { exec, now, exec_id: self.exec_id(), fill, cancel_id, working };
         self.events.push(o.report(&r));
@@ -504,10 +523,10 @@ impl Venue {
         let m = self.market(&req.symbol)?;
         let mk = &self.markets[m];
         mk.spec.check(req.price, req.qty, mk.mid)?;
-        if let Some(c) = &req.client_id {
-            if self.orders.values().any(|o| o.status.is_open() && &o.client_id == c) {
-                return Err(ApiError::rejected("Duplicate order sent."));
-            }
+        if let Some(c) = &req.client_id
+            && self.orders.values().any(|o| o.status.is_open() && &o.client_id == c)
+        {
+            return Err(ApiError::rejected("Duplicate order sent."));
         }
         let side = side_of(req.side);
         let legs = mk.plan(side, req.price, req.qty);
@@ -521,7 +540,8 @@ impl Venue {
         // What the order needs: LIMIT locks all of it at its price; MARKET spends as it fills.
         let lock = match (req.kind, req.side) {
             (OrdType::Market, _) => 0,
-            (_, Side::Buy) => num::quote(req.qty, req.price.unwrap_or(Price::ZERO)).ok_or_else(|| ApiError::filter("NOTIONAL"))?,
+            (_, Side::Buy) => num::quote(req.qty, req.price.unwrap_or(Price::ZERO))
+                .ok_or_else(|| ApiError::filter("NOTIONAL"))?,
             (_, Side::Sell) => req.qty.raw(),
         };
         let need = match (req.kind, req.side) {
@@ -593,7 +613,14 @@ impl Venue {
 
     /// Applies planned fills: book, makers (client makers' state, balances and reports), the
     /// taker's balances and reports when it is a client order, trade stream and statistics.
-    fn cross(&mut self, m: usize, taker_side: Side, legs: &[Leg], now: i64, mut taker: Option<&mut Order>) -> Vec<Fill> {
+    fn cross(
+        &mut self,
+        m: usize,
+        taker_side: Side,
+        legs: &[Leg],
+        now: i64,
+        mut taker: Option<&mut Order>,
+    ) -> Vec<Fill> {
         let (base, quote) = (self.markets[m].spec.base.clone(), self.markets[m].spec.quote.clone());
         let mut fills = Vec::new();
         let maker_side = opposite(side_of(taker_side));
@@ -626,7 +653,8 @@ impl Venue {
             if let Some(mut maker) = self.orders.get(&leg.maker).cloned() {
                 maker.executed = Qty::from_raw(maker.executed.raw() + leg.qty.raw());
                 maker.cum_quote += amount;
-                maker.status = if maker.remaining().is_zero() { Status::Filled } else { Status::PartiallyFilled };
+                maker.status =
+                    if maker.remaining().is_zero() { Status::Filled } else { Status::PartiallyFilled };
                 maker.update = now;
                 let got = match maker.side {
                     Side::Buy => {
@@ -761,7 +789,8 @@ impl Venue {
             let mk = &mut self.markets[m];
             let step = mk.spec.spacing.raw() * self.rng.range(-1, 1);
             let bound = mk.spec.seed_mid.raw() / 50;
-            let mid = (mk.mid.raw() + step).clamp(mk.spec.seed_mid.raw() - bound, mk.spec.seed_mid.raw() + bound);
+            let mid =
+                (mk.mid.raw() + step).clamp(mk.spec.seed_mid.raw() - bound, mk.spec.seed_mid.raw() + bound);
             mk.mid = Price::from_raw(mid - mid % mk.spec.tick.raw());
             self.refresh_synthetic(m);
             if self.rng.range(0, 1) == 0 {
@@ -797,14 +826,16 @@ impl Venue {
             mk.remove(id, s, p);
             mk.synth.remove(&id);
         }
-        let have: BTreeSet<(bool, i64)> = mk.synth.values().map(|(s, p)| (*s == BookSide::Bid, p.raw())).collect();
-        let resize = self.rng.range(0, (LEVELS * 2 - 1) as i64);
+        let have: BTreeSet<(bool, i64)> =
+            mk.synth.values().map(|(s, p)| (*s == BookSide::Bid, p.raw())).collect();
+        let resize = self.rng.range(0, LEVELS * 2 - 1);
         for (k, (bid, price)) in want.iter().enumerate() {
             let mk = &mut self.markets[m];
             let side = if *bid { BookSide::Bid } else { BookSide::Ask };
             let price = Price::from_raw(*price);
             if k as i64 == resize && have.contains(&(*bid, price.raw())) {
-                let ids: Vec<u64> = mk.synth.iter().filter(|(_, v)| **v == (side, price)).map(|(id, _)| *id).collect();
+                let ids: Vec<u64> =
+                    mk.synth.iter().filter(|(_, v)| **v == (side, price)).map(|(id, _)| *id).collect();
                 for id in ids {
                     mk.remove(id, side, price);
                     mk.synth.remove(&id);

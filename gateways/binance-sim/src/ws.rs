@@ -41,7 +41,10 @@ pub fn kind_of(path: &str, query: &str) -> Option<Kind> {
         return Some(Kind::Streams { combined: false, initial: Vec::new() });
     }
     if let Some(rest) = path.strip_prefix("/ws/") {
-        return Some(Kind::Streams { combined: false, initial: rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect() });
+        return Some(Kind::Streams {
+            combined: false,
+            initial: rest.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        });
     }
     if path == "/stream" || path == "/stream/" {
         let initial = params::parse_form(query)
@@ -195,7 +198,10 @@ fn api_request(shared: &Shared, session: &mut ApiSession, conn_id: u64, text: &s
     let count = shared.weigh(1);
     let Ok(v) = serde_json::from_str::<Value>(text) else {
         let e = ApiError::bad(-1100, "Illegal characters found in a parameter.");
-        return Some(json!({"id": null, "status": 400, "error": e.body(), "rateLimits": rate_limits(count)}).to_string());
+        return Some(
+            json!({"id": null, "status": 400, "error": e.body(), "rateLimits": rate_limits(count)})
+                .to_string(),
+        );
     };
     let id = v.get("id").cloned().unwrap_or(Value::Null);
     let method = v.get("method").and_then(Value::as_str).unwrap_or("");
@@ -207,7 +213,8 @@ fn api_request(shared: &Shared, session: &mut ApiSession, conn_id: u64, text: &s
     let reply = match result {
         Ok(r) => json!({"id": id, "status": 200, "result": r, "rateLimits": rate_limits(count)}),
         Err(Failure::Api(e)) => {
-            let mut r = json!({"id": id, "status": e.status, "error": e.body(), "rateLimits": rate_limits(count)});
+            let mut r =
+                json!({"id": id, "status": e.status, "error": e.body(), "rateLimits": rate_limits(count)});
             if let (Some(secs), Some(o)) = (e.retry_after, r.as_object_mut()) {
                 o.insert("retryAfter".into(), json!(now_ms() + i64::try_from(secs).unwrap_or(0) * 1000));
             }
@@ -236,7 +243,13 @@ fn api_auth(shared: &Shared, session: &ApiSession, p: &Params) -> Result<(), Api
     auth::check_timestamp(now_ms(), p.get("timestamp"), p.get("recvWindow"))
 }
 
-fn api_method(shared: &Shared, session: &mut ApiSession, conn_id: u64, method: &str, p: &Params) -> Result<Value, Failure> {
+fn api_method(
+    shared: &Shared,
+    session: &mut ApiSession,
+    conn_id: u64,
+    method: &str,
+    p: &Params,
+) -> Result<Value, Failure> {
     match method {
         "ping" => return Ok(json!({})),
         "time" => return Ok(json!({"serverTime": now_ms()})),
@@ -260,7 +273,13 @@ fn api_method(shared: &Shared, session: &mut ApiSession, conn_id: u64, method: &
         }
         "userDataStream.subscribe" => {
             if !session.logged_on {
-                return Err(ApiError { status: 401, code: -2015, msg: "Invalid API-key, IP, or permissions for action.".into(), retry_after: None }.into());
+                return Err(ApiError {
+                    status: 401,
+                    code: -2015,
+                    msg: "Invalid API-key, IP, or permissions for action.".into(),
+                    retry_after: None,
+                }
+                .into());
             }
             return Ok(subscribe(shared, conn_id));
         }
@@ -299,7 +318,7 @@ fn subscribe(shared: &Shared, conn_id: u64) -> Value {
 
 fn session_status(s: &ApiSession, key: Option<&str>) -> Value {
     json!({
-        "apiKey": if s.logged_on { key.map_or(Value::Null, |k| Value::from(k)) } else { Value::Null },
+        "apiKey": if s.logged_on { key.map_or(Value::Null, Value::from) } else { Value::Null },
         "authorizedSince": if s.logged_on { Value::from(now_ms()) } else { Value::Null },
         "connectedSince": s.connected,
         "returnRateLimits": true,

@@ -30,9 +30,19 @@ fn now() -> u128 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis()
 }
 
+/// Status, lower-cased headers, JSON body.
+type Answer = (u16, Vec<(String, String)>, Value);
+
 /// One HTTP exchange on an open connection: status, lower-cased headers, JSON body.
-fn exchange(s: &mut (impl Read + Write), method: &str, target: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, Vec<(String, String)>, Value)> {
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n", body.len());
+fn exchange(
+    s: &mut (impl Read + Write),
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<Answer> {
+    let mut req =
+        format!("{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -58,7 +68,8 @@ fn exchange(s: &mut (impl Read + Write), method: &str, target: &str, headers: &[
             }
         };
         if let Some((n, code, headers)) = parsed {
-            let len: usize = headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap();
+            let len: usize =
+                headers.iter().find(|(k, _)| k == "content-length").map(|(_, v)| v.parse().unwrap()).unwrap();
             while buf.len() < n + len {
                 let k = s.read(&mut chunk).ok()?;
                 if k == 0 {
@@ -103,7 +114,14 @@ impl Client {
     fn signed(&mut self, method: &str, path: &str, params: &str) -> (u16, Value) {
         let q = format!("{params}{}timestamp={}", if params.is_empty() { "" } else { "&" }, now());
         let sig = hmac_hex(SECRET, &q);
-        let (st, _, b) = exchange(&mut self.s, method, &format!("{path}?{q}&signature={sig}"), &[("X-MBX-APIKEY", KEY)], "").unwrap();
+        let (st, _, b) = exchange(
+            &mut self.s,
+            method,
+            &format!("{path}?{q}&signature={sig}"),
+            &[("X-MBX-APIKEY", KEY)],
+            "",
+        )
+        .unwrap();
         (st, b)
     }
 
@@ -148,11 +166,16 @@ fn signatures_keys_and_timestamps_are_checked_like_binance() {
     let old = format!("timestamp={}", now() - 10_000);
     let stale = format!("/api/v3/account?{old}&signature={}", hmac_hex(SECRET, &old));
     let (st, _, b) = exchange(&mut c.s, "GET", &stale, &[("X-MBX-APIKEY", KEY)], "").unwrap();
-    assert_eq!((st, b), (400, json!({"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."})));
-    let (st, _, b) = exchange(&mut c.s, "GET", "/api/v3/account?signature=00", &[("X-MBX-APIKEY", KEY)], "").unwrap();
+    assert_eq!(
+        (st, b),
+        (400, json!({"code": -1021, "msg": "Timestamp for this request is outside of the recvWindow."}))
+    );
+    let (st, _, b) =
+        exchange(&mut c.s, "GET", "/api/v3/account?signature=00", &[("X-MBX-APIKEY", KEY)], "").unwrap();
     assert_eq!((st, b["code"].clone()), (400, json!(-1102)));
     // Unsigned listenKey calls: key header only.
-    let (st, _, b) = exchange(&mut c.s, "POST", "/api/v3/userDataStream", &[("X-MBX-APIKEY", KEY)], "").unwrap();
+    let (st, _, b) =
+        exchange(&mut c.s, "POST", "/api/v3/userDataStream", &[("X-MBX-APIKEY", KEY)], "").unwrap();
     assert_eq!(st, 200);
     assert_eq!(b["listenKey"].as_str().unwrap().len(), 60);
 }
@@ -161,15 +184,35 @@ fn signatures_keys_and_timestamps_are_checked_like_binance() {
 fn filters_market_fill_and_resting_limit_with_cancel() {
     let sim = start(false, None, None);
     let mut c = Client::new(sim.addr());
-    let (st, b) = c.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.000001&price=59000");
+    let (st, b) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.000001&price=59000",
+    );
     assert_eq!((st, b), (400, json!({"code": -1013, "msg": "Filter failure: LOT_SIZE"})));
-    let (_, b) = c.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=59000.001");
+    let (_, b) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.001&price=59000.001",
+    );
     assert_eq!(b["msg"], "Filter failure: PRICE_FILTER");
-    let (_, b) = c.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.00001&price=59000");
+    let (_, b) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.00001&price=59000",
+    );
     assert_eq!(b["msg"], "Filter failure: NOTIONAL");
-    let (_, b) = c.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=5&price=59000");
+    let (_, b) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=5&price=59000",
+    );
     assert_eq!(b, json!({"code": -2010, "msg": "Account has insufficient balance for requested action."}));
-    let (_, b) = c.signed("POST", "/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1e-05&price=59000");
+    let (_, b) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1e-05&price=59000",
+    );
     assert_eq!(b["code"], -1100);
 
     // A market buy walks the asks: fills add up exactly, balances move by exactly that much.
@@ -180,11 +223,18 @@ fn filters_market_fill_and_resting_limit_with_cancel() {
     let qty: i64 = fills.iter().map(|f| dec(&f["qty"])).sum();
     let cost: i128 = fills
         .iter()
-        .map(|f| i128::from(dec(&f["qty"])) * i128::from(f["price"].as_str().unwrap().parse::<Price>().unwrap().raw()) / 1_000_000_000)
+        .map(|f| {
+            i128::from(dec(&f["qty"]))
+                * i128::from(f["price"].as_str().unwrap().parse::<Price>().unwrap().raw())
+                / 1_000_000_000
+        })
         .sum();
     assert_eq!(qty, dec(&o["executedQty"]));
     assert_eq!(cost, i128::from(dec(&o["cummulativeQuoteQty"])));
-    assert!(fills.windows(2).all(|w| dec(&w[0]["price"]) <= dec(&w[1]["price"])), "price priority: {fills:?}");
+    assert!(
+        fills.windows(2).all(|w| dec(&w[0]["price"]) <= dec(&w[1]["price"])),
+        "price priority: {fills:?}"
+    );
     assert!(fills.iter().all(|f| f["tradeId"].is_u64() && f["commissionAsset"] == "BTC"));
     let (_, after) = c.signed("GET", "/api/v3/account", "");
     assert_eq!(balance(&after, "BTC").0 - balance(&before, "BTC").0, qty);
@@ -193,16 +243,29 @@ fn filters_market_fill_and_resting_limit_with_cancel() {
     // A far limit rests (form body, ccxt style), locks price × qty, shows in openOrders, cancels.
     let (st, o) = c.signed_form("/api/v3/order", "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=58000.5&newClientOrderId=x-test-1&newOrderRespType=RESULT");
     assert_eq!(st, 200, "{o}");
-    assert_eq!((o["status"].as_str(), o["clientOrderId"].as_str(), o.get("fills")), (Some("NEW"), Some("x-test-1"), None));
+    assert_eq!(
+        (o["status"].as_str(), o["clientOrderId"].as_str(), o.get("fills")),
+        (Some("NEW"), Some("x-test-1"), None)
+    );
     let id = o["orderId"].as_u64().unwrap();
     let (_, acct) = c.signed("GET", "/api/v3/account", "");
     assert_eq!(balance(&acct, "USDT").1, 580_005_000_000);
     let (_, open) = c.signed("GET", "/api/v3/openOrders", "symbol=BTCUSDT");
     assert_eq!(open.as_array().unwrap().iter().filter(|x| x["orderId"] == id).count(), 1);
     let (_, q) = c.signed("GET", "/api/v3/order", &format!("symbol=BTCUSDT&orderId={id}"));
-    assert_eq!((q["status"].as_str(), q["price"].as_str(), q["isWorking"].as_bool()), (Some("NEW"), Some("58000.50000000"), Some(true)));
-    let (st, x) = c.signed("DELETE", "/api/v3/order", &format!("symbol=BTCUSDT&origClientOrderId=x-test-1&newClientOrderId=cxl-1"));
-    assert_eq!((st, x["status"].as_str(), x["clientOrderId"].as_str(), x["origClientOrderId"].as_str()), (200, Some("CANCELED"), Some("cxl-1"), Some("x-test-1")));
+    assert_eq!(
+        (q["status"].as_str(), q["price"].as_str(), q["isWorking"].as_bool()),
+        (Some("NEW"), Some("58000.50000000"), Some(true))
+    );
+    let (st, x) = c.signed(
+        "DELETE",
+        "/api/v3/order",
+        "symbol=BTCUSDT&origClientOrderId=x-test-1&newClientOrderId=cxl-1",
+    );
+    assert_eq!(
+        (st, x["status"].as_str(), x["clientOrderId"].as_str(), x["origClientOrderId"].as_str()),
+        (200, Some("CANCELED"), Some("cxl-1"), Some("x-test-1"))
+    );
     let (_, acct) = c.signed("GET", "/api/v3/account", "");
     assert_eq!(balance(&acct, "USDT").1, 0);
     let (st, x) = c.signed("DELETE", "/api/v3/order", &format!("symbol=BTCUSDT&orderId={id}"));
@@ -215,11 +278,16 @@ fn filters_market_fill_and_resting_limit_with_cancel() {
     let body = format!("symbol=ETHUSDT&timestamp={}", now());
     let sig = hmac_hex(SECRET, &format!("{q}{body}"));
     let h = [("X-MBX-APIKEY", KEY), ("Content-Type", "application/x-www-form-urlencoded")];
-    let (st, _, o) = exchange(&mut c.s, "POST", &format!("/api/v3/order?{q}"), &h, &format!("{body}&signature={sig}")).unwrap();
+    let (st, _, o) =
+        exchange(&mut c.s, "POST", &format!("/api/v3/order?{q}"), &h, &format!("{body}&signature={sig}"))
+            .unwrap();
     assert_eq!((st, o["symbol"].as_str()), (200, Some("BTCUSDT")), "{o}");
 }
 
-fn ws(addr: SocketAddr, path: &str) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>> {
+fn ws(
+    addr: SocketAddr,
+    path: &str,
+) -> tungstenite::WebSocket<tungstenite::stream::MaybeTlsStream<TcpStream>> {
     let (ws, _) = tungstenite::connect(format!("ws://{addr}{path}")).unwrap();
     if let tungstenite::stream::MaybeTlsStream::Plain(s) = ws.get_ref() {
         s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -252,7 +320,14 @@ fn combined_frames_and_depth_diffs_chain_onto_the_snapshot() {
         match f["stream"].as_str().unwrap() {
             "btcusdt@trade" => {
                 let d = &f["data"];
-                assert!(d["t"].is_u64() && d["E"].is_i64() && d["T"].is_i64() && d["p"].is_string() && d["q"].is_string() && d["m"].is_boolean());
+                assert!(
+                    d["t"].is_u64()
+                        && d["E"].is_i64()
+                        && d["T"].is_i64()
+                        && d["p"].is_string()
+                        && d["q"].is_string()
+                        && d["m"].is_boolean()
+                );
                 assert_eq!((d["e"].as_str(), d["s"].as_str()), (Some("trade"), Some("BTCUSDT")));
                 trade = Some(d.clone());
             }
@@ -326,7 +401,11 @@ fn ws_api_logon_subscribe_and_user_events() {
     assert!(r["rateLimits"].is_array() && r["result"]["apiKey"] == KEY);
     api.send(Message::text(r#"{"id":2,"method":"userDataStream.subscribe"}"#)).unwrap();
     let r = next_json(&mut api);
-    assert_eq!((r["id"].as_u64(), r["status"].as_u64(), r["result"]["subscriptionId"].is_u64()), (Some(2), Some(200), true), "{r}");
+    assert_eq!(
+        (r["id"].as_u64(), r["status"].as_u64(), r["result"]["subscriptionId"].is_u64()),
+        (Some(2), Some(200), true),
+        "{r}"
+    );
     let sub = r["result"]["subscriptionId"].clone();
 
     let place = json!({"id": "p", "method": "order.place", "params": {"symbol": "BTCUSDT", "side": "SELL", "type": "MARKET", "quantity": "0.002"}});
@@ -345,11 +424,19 @@ fn ws_api_logon_subscribe_and_user_events() {
     let reply = reply.unwrap();
     assert_eq!(reply["result"]["status"], "FILLED", "{reply}");
     let order_id = &reply["result"]["orderId"];
-    let x: Vec<&str> = user.iter().filter(|e| e["i"] == *order_id).map(|e| e["x"].as_str().unwrap()).collect();
+    let x: Vec<&str> =
+        user.iter().filter(|e| e["i"] == *order_id).map(|e| e["x"].as_str().unwrap()).collect();
     assert_eq!(x.first(), Some(&"NEW"));
     assert!(x[1..].iter().all(|k| *k == "TRADE") && x.len() >= 2, "{x:?}");
     let t = user.iter().find(|e| e["x"] == "TRADE").unwrap();
-    assert!(t["t"].is_i64() && t["I"].is_u64() && t["E"].is_i64() && t["w"].is_boolean() && t["N"] == "USDT" && t["n"].is_string());
+    assert!(
+        t["t"].is_i64()
+            && t["I"].is_u64()
+            && t["E"].is_i64()
+            && t["w"].is_boolean()
+            && t["N"] == "USDT"
+            && t["n"].is_string()
+    );
     let new = user.iter().find(|e| e["x"] == "NEW").unwrap();
     assert_eq!((new["N"].clone(), new["n"].clone(), new["t"].clone()), (Value::Null, json!("0"), json!(-1)));
     let pos = user.iter().find(|e| e["e"] == "outboundAccountPosition").unwrap();
@@ -360,9 +447,18 @@ fn ws_api_logon_subscribe_and_user_events() {
     api2.send(Message::text(ws_signed("userDataStream.subscribe.signature", "s2", vec![]))).unwrap();
     let r = next_json(&mut api2);
     assert_eq!((r["status"].as_u64(), r["result"]["subscriptionId"].is_u64()), (Some(200), true), "{r}");
-    api2.send(Message::text(ws_signed("order.cancel", "c", vec![("symbol", "BTCUSDT".into()), ("orderId", "424242".into())]))).unwrap();
+    api2.send(Message::text(ws_signed(
+        "order.cancel",
+        "c",
+        vec![("symbol", "BTCUSDT".into()), ("orderId", "424242".into())],
+    )))
+    .unwrap();
     let r = next_json(&mut api2);
-    assert_eq!((r["id"].as_str(), r["status"].as_u64(), r["error"]["code"].as_i64()), (Some("c"), Some(400), Some(-2011)), "{r}");
+    assert_eq!(
+        (r["id"].as_str(), r["status"].as_u64(), r["error"]["code"].as_i64()),
+        (Some("c"), Some(400), Some(-2011)),
+        "{r}"
+    );
     let mut tampered: Value = serde_json::from_str(&ws_signed("account.status", "a", vec![])).unwrap();
     tampered["params"]["timestamp"] = json!(1);
     api2.send(Message::text(tampered.to_string())).unwrap();
@@ -381,26 +477,47 @@ fn faults_rate_limit_drop_duplicate_and_expiry() {
     assert_eq!(c.public("/api/v3/ping").0, 200);
     c.fault("rate-limit=418:1:9");
     let (st, h, b) = exchange(&mut c.s, "GET", "/api/v3/time", &[], "").unwrap();
-    assert!(st == 418 && b["msg"].as_str().unwrap().starts_with("Way too much request weight used; IP banned until"));
+    assert!(
+        st == 418
+            && b["msg"].as_str().unwrap().starts_with("Way too much request weight used; IP banned until")
+    );
     assert!(h.iter().any(|(k, v)| k == "retry-after" && v == "9"));
     assert_eq!(c.fault("bogus").1["code"], -1100);
 
     // A listenKey stream sees reports twice under duplicate-reports, then listenKeyExpired.
-    let (_, _, lk) = exchange(&mut c.s, "POST", "/api/v3/userDataStream", &[("X-MBX-APIKEY", KEY)], "").unwrap();
+    let (_, _, lk) =
+        exchange(&mut c.s, "POST", "/api/v3/userDataStream", &[("X-MBX-APIKEY", KEY)], "").unwrap();
     let key = lk["listenKey"].as_str().unwrap().to_owned();
     let mut stream = ws(sim.addr(), &format!("/ws/{key}"));
     c.fault("duplicate-reports=1");
-    let (_, o) = c.signed("POST", "/api/v3/order", "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=2900");
+    let (_, o) = c.signed(
+        "POST",
+        "/api/v3/order",
+        "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=2900",
+    );
     let id = o["orderId"].clone();
     let a = next_json(&mut stream);
     let b = next_json(&mut stream);
-    assert_eq!((a["e"].as_str(), a["i"].clone(), a["x"].as_str()), (Some("executionReport"), id, Some("NEW")));
+    assert_eq!(
+        (a["e"].as_str(), a["i"].clone(), a["x"].as_str()),
+        (Some("executionReport"), id, Some("NEW"))
+    );
     assert_eq!(a, b);
     assert_eq!(next_json(&mut stream)["e"], "outboundAccountPosition");
     c.fault("expire-user-stream");
     let f = next_json(&mut stream);
-    assert_eq!((f["e"].as_str(), f["listenKey"].as_str(), f["E"].is_i64()), (Some("listenKeyExpired"), Some(key.as_str()), true));
-    let (_, _, b) = exchange(&mut c.s, "PUT", &format!("/api/v3/userDataStream?listenKey={key}"), &[("X-MBX-APIKEY", KEY)], "").unwrap();
+    assert_eq!(
+        (f["e"].as_str(), f["listenKey"].as_str(), f["E"].is_i64()),
+        (Some("listenKeyExpired"), Some(key.as_str()), true)
+    );
+    let (_, _, b) = exchange(
+        &mut c.s,
+        "PUT",
+        &format!("/api/v3/userDataStream?listenKey={key}"),
+        &[("X-MBX-APIKEY", KEY)],
+        "",
+    )
+    .unwrap();
     assert_eq!(b["code"], -1125);
 
     // drop-mid-fill: the order fills, the socket closes with no answer; the fill is real.
@@ -425,11 +542,12 @@ fn tls_handshake_with_the_generated_certificate() {
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(&cert_path).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config =
+        rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
     let tcp = TcpStream::connect(sim.addr()).unwrap();
