@@ -165,6 +165,31 @@ mod tests {
     }
 
     #[test]
+    fn ed25519_pem_is_read_and_signatures_verify() {
+        use ring::signature::KeyPair;
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let mut der = ED25519_SPKI_PREFIX.to_vec();
+        der.extend_from_slice(pair.public_key().as_ref());
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&der);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ed.pem");
+        std::fs::write(&path, format!("-----BEGIN PUBLIC KEY-----\n{b64}\n-----END PUBLIC KEY-----\n"))
+            .unwrap();
+        let key = read_ed25519_pem(&path).unwrap();
+        assert_eq!(&key[..], pair.public_key().as_ref());
+        let c = Credentials { ed25519: Some(key), ..creds() };
+        let payload = "apiKey=demo-key&timestamp=1";
+        let sig = base64::engine::general_purpose::STANDARD.encode(pair.sign(payload.as_bytes()).as_ref());
+        c.check_ed25519(payload, &sig).unwrap();
+        assert_eq!(c.check_ed25519("apiKey=demo-key&timestamp=2", &sig).unwrap_err().code, -1022);
+        std::fs::write(&path, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").unwrap();
+        assert!(matches!(read_ed25519_pem(&path), Err(SimError::Ed25519Key { .. })));
+        assert!(matches!(read_ed25519_pem(&dir.path().join("absent")), Err(SimError::Ed25519Key { .. })));
+    }
+
+    #[test]
     fn keys_and_times() {
         let c = creds();
         assert_eq!(c.check_key(None).unwrap_err().code, -2014);

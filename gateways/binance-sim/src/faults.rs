@@ -161,3 +161,26 @@ mod tests {
         assert!(f.rate_limited(0).is_none());
     }
 }
+
+#[cfg(test)]
+mod shape_tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reorder_then_duplicate_apply_to_one_step_each() {
+        let mut f = Faults::default();
+        f.arm(Fault::ReorderReports(1));
+        f.arm(Fault::DuplicateReports(1));
+        let mut ev = vec![json!(1), json!(2)];
+        f.shape_reports(&mut ev);
+        assert_eq!(ev, [json!(2), json!(2), json!(1), json!(1)]);
+        let mut ev = vec![json!(1), json!(2)];
+        f.shape_reports(&mut ev);
+        assert_eq!(ev, [json!(1), json!(2)]);
+        assert!(f.take_drop(true) == false);
+        f.arm(Fault::DropMidFill);
+        assert!(!f.take_drop(false) && f.take_drop(true) && !f.take_drop(true));
+    }
+}

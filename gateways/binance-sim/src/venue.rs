@@ -890,3 +890,131 @@ impl Venue {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+    use crate::hub::Outbound;
+
+    fn p(s: &str) -> Price {
+        s.parse().unwrap()
+    }
+
+    fn q(s: &str) -> Qty {
+        s.parse().unwrap()
+    }
+
+    /// A venue whose user events land in the returned receiver.
+    fn venue() -> (Venue, mpsc::Receiver<Outbound>) {
+        let hub = Arc::new(Hub::default());
+        let (tx, rx) = mpsc::channel();
+        hub.register(1, tx, false);
+        hub.add_user_sub(1, 0);
+        (Venue::new(SymbolSpec::defaults(), 7, hub, 1_000).unwrap(), rx)
+    }
+
+    fn events(rx: &mpsc::Receiver<Outbound>) -> Vec<Value> {
+        rx.try_iter()
+            .filter_map(|m| match m {
+                Outbound::Text(t) => serde_json::from_str::<Value>(&t).ok().map(|v| v["event"].clone()),
+                Outbound::Drop => None,
+            })
+            .collect()
+    }
+
+    fn limit(side: Side, tif: Tif, price: &str, size: &str) -> NewOrder {
+        NewOrder {
+            symbol: "BTCUSDT".into(),
+            side,
+            kind: OrdType::Limit,
+            tif,
+            price: Some(p(price)),
+            qty: q(size),
+            client_id: None,
+        }
+    }
+
+    #[test]
+    fn client_orders_match_each_other_first_by_price_and_money_is_exact() {
+        let (mut v, rx) = venue();
+        let ask = v.markets[0].book.best_ask().unwrap().0;
+        let inside = Price::from_raw(ask.raw() - p("0.01").raw());
+        let sell = v.place(&limit(Side::Sell, Tif::Gtc, &inside.to_string(), "0.1"), 2_000).unwrap();
+        assert_eq!(sell.order.status, Status::New);
+        assert_eq!(v.balance("BTC"), Balance { free: q("0.9").raw(), locked: q("0.1").raw() });
+        let usdt = v.balance("USDT");
+        let buy = NewOrder { kind: OrdType::Market, price: None, ..limit(Side::Buy, Tif::Gtc, "0", "0.05") };
+        let b = v.place(&buy, 3_000).unwrap();
+        assert_eq!(b.fills.len(), 1);
+        assert_eq!((b.fills[0].price, b.fills[0].qty), (inside, q("0.05")));
+        assert_eq!(b.order.status, Status::Filled);
+        // The account bought from itself: USDT unchanged, 0.05 BTC moved from locked to free.
+        assert_eq!(v.balance("USDT"), usdt);
+        assert_eq!(v.balance("BTC"), Balance { free: q("0.95").raw(), locked: q("0.05").raw() });
+        let maker = &v.orders[&sell.order.id];
+        assert_eq!((maker.status, maker.executed), (Status::PartiallyFilled, q("0.05")));
+        let ev = events(&rx);
+        let kinds: Vec<(u64, &str, bool)> = ev
+            .iter()
+            .filter(|e| e["e"] == "executionReport")
+            .map(|e| (e["i"].as_u64().unwrap(), e["x"].as_str().unwrap(), e["m"].as_bool().unwrap()))
+            .collect();
+        let (s, t) = (sell.order.id, b.order.id);
+        assert_eq!(kinds, [(s, "NEW", false), (t, "NEW", false), (s, "TRADE", true), (t, "TRADE", false)]);
+        assert_eq!(ev.iter().filter(|e| e["e"] == "outboundAccountPosition").count(), 2);
+        let trade = ev.iter().find(|e| e["x"] == "TRADE" && e["i"] == t).unwrap();
+        assert_eq!(
+            (trade["X"].as_str(), trade["z"].as_str(), trade["N"].as_str()),
+            (Some("FILLED"), Some("0.05000000"), Some("BTC"))
+        );
+        // Cancelling the rest gives back exactly the remaining lock.
+        let (c, _) = v.cancel(0, Some(s), None, None, 4_000).unwrap();
+        assert_eq!(c.status, Status::Canceled);
+        assert_eq!(v.balance("BTC"), Balance { free: q("1").raw(), locked: 0 });
+        assert_eq!(v.cancel(0, Some(s), None, None, 5_000).unwrap_err().code, -2011);
+    }
+
+    #[test]
+    fn fok_kills_ioc_expires_the_rest_and_limit_maker_never_takes() {
+        let (mut v, rx) = venue();
+        let (ask, size) = v.markets[0].book.best_ask().unwrap();
+        let before = v.balance("USDT");
+        let too_much = Qty::from_raw(size.raw() + q("0.00001").raw());
+        let fok =
+            v.place(&limit(Side::Buy, Tif::Fok, &ask.to_string(), &too_much.to_string()), 2_000).unwrap();
+        assert_eq!((fok.order.status, fok.fills.len()), (Status::Expired, 0));
+        assert_eq!(v.balance("USDT"), before);
+        let ioc =
+            v.place(&limit(Side::Buy, Tif::Ioc, &ask.to_string(), &too_much.to_string()), 3_000).unwrap();
+        assert_eq!((ioc.order.status, ioc.order.executed), (Status::Expired, size));
+        let cost = num::quote(size, ask).unwrap();
+        assert_eq!(v.balance("USDT"), Balance { free: before.free - cost, locked: 0 });
+        let xs: Vec<String> = events(&rx).iter().filter_map(|e| e["x"].as_str().map(str::to_owned)).collect();
+        assert_eq!(xs, ["NEW", "EXPIRED", "NEW", "TRADE", "EXPIRED"]);
+        let bid = v.markets[0].book.best_bid().unwrap().0;
+        let maker =
+            NewOrder { kind: OrdType::LimitMaker, ..limit(Side::Sell, Tif::Gtc, &bid.to_string(), "0.001") };
+        assert_eq!(v.place(&maker, 4_000).unwrap_err().msg, "Order would immediately match and take.");
+        let dup = NewOrder { client_id: Some("same".into()), ..limit(Side::Buy, Tif::Gtc, "58000", "0.001") };
+        v.place(&dup, 5_000).unwrap();
+        assert_eq!(v.place(&dup, 6_000).unwrap_err().msg, "Duplicate order sent.");
+    }
+
+    #[test]
+    fn the_synthetic_market_moves_and_stays_uncrossed_and_in_its_bounds() {
+        let (mut v, _rx) = venue();
+        let start = v.markets[0].update_id;
+        for k in 0..400 {
+            v.step(2_000 + k);
+            for mk in &v.markets {
+                assert!(!mk.book.is_crossed());
+                let bound = mk.spec.seed_mid.raw() / 50;
+                assert!((mk.mid.raw() - mk.spec.seed_mid.raw()).abs() <= bound);
+            }
+        }
+        assert!(v.markets[0].update_id > start + 400);
+        assert!(v.markets[0].stats.count > 0, "synthetic takers print trades");
+    }
+}

@@ -463,6 +463,46 @@ fn ws_api_logon_subscribe_and_user_events() {
     tampered["params"]["timestamp"] = json!(1);
     api2.send(Message::text(tampered.to_string())).unwrap();
     assert_eq!(next_json(&mut api2)["error"]["code"], -1022);
+
+    // The WebSocket API answers the rate-limit fault with its status and a retryAfter.
+    let mut c = Client::new(sim.addr());
+    c.fault("rate-limit=429:1:2");
+    api2.send(Message::text(r#"{"id":"t","method":"time"}"#)).unwrap();
+    let r = next_json(&mut api2);
+    assert_eq!(
+        (r["id"].as_str(), r["status"].as_u64(), r["error"]["code"].as_i64()),
+        (Some("t"), Some(429), Some(-1003)),
+        "{r}"
+    );
+    assert!(r["retryAfter"].is_i64());
+
+    // Expiry ends both subscriptions with eventStreamTerminated.
+    c.fault("expire-user-stream");
+    for conn in [&mut api, &mut api2] {
+        loop {
+            let f = next_json(conn);
+            if f["event"]["e"] == "eventStreamTerminated" {
+                assert!(f["subscriptionId"].is_u64() && f["event"]["E"].is_i64());
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn the_server_pings_stream_clients() {
+    let creds = Credentials { api_key: Some(KEY.into()), secret: Some(SECRET.into()), ed25519: None };
+    let mut cfg = SimConfig::new("127.0.0.1:0".parse().unwrap(), creds);
+    cfg.ping_every = Duration::from_millis(100);
+    let sim = Simulator::start(cfg).unwrap();
+    let mut s = ws(sim.addr(), "/ws");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert!(Instant::now() < deadline, "no ping");
+        if let Message::Ping(_) = s.read().unwrap() {
+            break;
+        }
+    }
 }
 
 #[test]
