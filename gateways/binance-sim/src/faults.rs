@@ -179,7 +179,7 @@ mod shape_tests {
         let mut ev = vec![json!(1), json!(2)];
         f.shape_reports(&mut ev);
         assert_eq!(ev, [json!(1), json!(2)]);
-        assert!(f.take_drop(true) == false);
+        assert!(!f.take_drop(true));
         f.arm(Fault::DropMidFill);
         assert!(!f.take_drop(false) && f.take_drop(true) && !f.take_drop(true));
     }
