@@ -94,6 +94,27 @@ impl Shared {
         Ok(json!({}))
     }
 
+    /// `POST /sim/transfer?asset=USDT&amount=-12.5`: a deposit or (negative) withdrawal.
+    ///
+    /// # Errors
+    /// -1102/-1100 for a missing or malformed parameter, -2010 for an overdraft.
+    pub fn transfer(&self, p: &Params) -> Result<Value, ApiError> {
+        let asset = p.require("asset")?;
+        if asset.is_empty()
+            || asset.len() > 20
+            || !asset.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Err(ApiError::illegal("asset"));
+        }
+        let text = p.require("amount")?;
+        let (negative, digits) = text.strip_prefix('-').map_or((false, text), |d| (true, d));
+        let raw = num::parse_raw("amount", digits)?;
+        let b = self.venue().transfer(asset, if negative { -raw } else { raw }, now_ms())?;
+        Ok(
+            json!({"asset": asset, "free": num::qty(kestrel_types::Qty::from_raw(b.free)), "locked": num::qty(kestrel_types::Qty::from_raw(b.locked))}),
+        )
+    }
+
     /// `exchangeInfo`: all symbols, or `symbol` / `symbols` (JSON array).
     pub fn exchange_info(&self, p: &Params) -> Result<Value, ApiError> {
         let v = self.venue();

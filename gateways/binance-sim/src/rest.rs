@@ -111,6 +111,7 @@ fn dispatch(shared: &Shared, req: &Request, p: &Params) -> Result<Value, Failure
             json!({})
         }
         ("POST", "/sim/fault") => shared.arm_fault(p.require("fault")?)?,
+        ("POST", "/sim/transfer") => shared.transfer(p)?,
         _ => return Err(unknown()),
     })
 }

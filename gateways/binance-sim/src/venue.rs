@@ -515,6 +515,24 @@ impl Venue {
         self.events.push(o.report(&r));
     }
 
+    /// A deposit (positive) or withdrawal (negative) of `asset`: the balance moves, a
+    /// `balanceUpdate` and an `outboundAccountPosition` go to the user-data streams.
+    ///
+    /// # Errors
+    /// -2010 when a withdrawal exceeds the free balance.
+    pub fn transfer(&mut self, asset: &str, delta: i64, now: i64) -> Result<Balance, ApiError> {
+        if self.balance(asset).free + delta < 0 {
+            return Err(ApiError::insufficient());
+        }
+        self.bal(asset).free += delta;
+        let sign = if delta < 0 { "-" } else { "" };
+        self.events.push(json!({
+            "e": "balanceUpdate", "E": now, "a": asset, "d": format!("{sign}{}", qty(Qty::from_raw(delta.abs()))), "T": now
+        }));
+        self.finish(now);
+        Ok(self.balance(asset))
+    }
+
     /// Places a client order: filters, balance, then matching (module docs).
     ///
     /// # Errors

@@ -560,6 +560,24 @@ fn faults_rate_limit_drop_duplicate_and_expiry() {
     .unwrap();
     assert_eq!(b["code"], -1125);
 
+    // A deposit reaches the user streams as balanceUpdate (a fresh key: the old one expired).
+    let (_, _, lk) =
+        exchange(&mut c.s, "POST", "/api/v3/userDataStream", &[("X-MBX-APIKEY", KEY)], "").unwrap();
+    let mut stream = ws(sim.addr(), &format!("/stream?streams={}", lk["listenKey"].as_str().unwrap()));
+    let (st, _, b) = exchange(&mut c.s, "POST", "/sim/transfer?asset=USDT&amount=-12.5", &[], "").unwrap();
+    assert_eq!((st, b["asset"].as_str()), (200, Some("USDT")), "{b}");
+    let f = next_json(&mut stream);
+    assert_eq!(f["stream"], lk["listenKey"]);
+    let d = &f["data"];
+    assert_eq!(
+        (d["e"].as_str(), d["a"].as_str(), d["d"].as_str(), d["E"].is_i64(), d["T"].is_i64()),
+        (Some("balanceUpdate"), Some("USDT"), Some("-12.50000000"), true, true)
+    );
+    assert_eq!(next_json(&mut stream)["data"]["e"], "outboundAccountPosition");
+    let (st, _, b) =
+        exchange(&mut c.s, "POST", "/sim/transfer?asset=USDT&amount=-1000000000", &[], "").unwrap();
+    assert_eq!((st, b["code"].as_i64()), (400, Some(-2010)));
+
     // drop-mid-fill: the order fills, the socket closes with no answer; the fill is real.
     c.fault("drop-mid-fill");
     let (before, _) = sim.balance("ETH");
@@ -582,14 +600,15 @@ fn tls_handshake_with_the_generated_certificate() {
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(&cert_path).unwrap() {
         roots.add(cert.unwrap()).unwrap();
     }
-    let config =
+    let config = Arc::new(
         rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_root_certificates(roots)
-            .with_no_client_auth();
+            .with_no_client_auth(),
+    );
     let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-    let conn = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let conn = rustls::ClientConnection::new(Arc::clone(&config), name.clone()).unwrap();
     let tcp = TcpStream::connect(sim.addr()).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut tls = rustls::StreamOwned::new(conn, tcp);
@@ -597,4 +616,21 @@ fn tls_handshake_with_the_generated_certificate() {
     assert_eq!((st, b), (200, json!({})));
     let (st, _, b) = exchange(&mut tls, "GET", "/api/v3/time", &[], "").unwrap();
     assert!(st == 200 && b["serverTime"].is_i64(), "keep-alive over TLS");
+
+    // wss on the same port.
+    let conn = rustls::ClientConnection::new(Arc::clone(&config), name).unwrap();
+    let tcp = TcpStream::connect(sim.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let (mut w, _) = tungstenite::client(
+        format!("wss://127.0.0.1:{}/ws", sim.addr().port()),
+        rustls::StreamOwned::new(conn, tcp),
+    )
+    .unwrap();
+    w.send(Message::text(r#"{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}"#)).unwrap();
+    loop {
+        if let Message::Text(t) = w.read().unwrap() {
+            assert_eq!(serde_json::from_str::<Value>(t.as_str()).unwrap(), json!({"result": null, "id": 1}));
+            break;
+        }
+    }
 }
