@@ -8,6 +8,10 @@ use std::io::{self, Read, Write};
 
 use serde_json::Value;
 
+/// Read timeouts in a row after which a half-received request is abandoned (with the server's
+/// 20 ms read timeout: about 12 s).
+const STALL_READS: u32 = 600;
+
 /// Largest head or body accepted (a test venue's requests are small).
 const MAX_REQUEST: usize = 1 << 20;
 
@@ -64,6 +68,7 @@ pub enum ReadOutcome {
 /// I/O errors, and `InvalidData` for a malformed or oversized request.
 pub fn read_request(s: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<ReadOutcome> {
     let mut chunk = [0u8; 8192];
+    let mut stalls = 0u32;
     loop {
         if !buf.is_empty() {
             let mut headers = [httparse::EMPTY_HEADER; 64];
@@ -115,7 +120,13 @@ pub fn read_request(s: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<ReadOutc
             Ok(0) => return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "request cut short")),
             Ok(k) => buf.extend_from_slice(&chunk[..k]),
             Err(e) if is_timeout(&e) && buf.is_empty() => return Ok(ReadOutcome::Idle),
-            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {
+                // A head that stops arriving half-way: give up after as long as a stalled body.
+                stalls += 1;
+                if stalls > STALL_READS {
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, "request stalled"));
+                }
+            }
             Err(e) => return Err(e),
         }
     }
@@ -123,7 +134,7 @@ pub fn read_request(s: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<ReadOutc
 
 /// A read that waits through timeouts (mid-request the rest is coming).
 fn read_some(s: &mut impl Read, chunk: &mut [u8]) -> io::Result<usize> {
-    for _ in 0..600 {
+    for _ in 0..STALL_READS {
         match s.read(chunk) {
             Err(e) if is_timeout(&e) || e.kind() == io::ErrorKind::Interrupted => {}
             r => return r,

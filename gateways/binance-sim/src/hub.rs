@@ -13,8 +13,6 @@ use serde_json::{Value, json};
 pub enum Outbound {
     /// Send this text frame.
     Text(String),
-    /// Drop the connection now (fault injection).
-    Drop,
 }
 
 /// One connection's subscriptions.
@@ -155,10 +153,5 @@ impl Hub {
                 }
             }
         });
-    }
-
-    /// Tells connection `id` to drop.
-    pub fn drop_conn(&self, id: u64) {
-        self.with(|c| c.get(&id).map(|e| e.tx.send(Outbound::Drop)));
     }
 }

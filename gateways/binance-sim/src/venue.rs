@@ -935,9 +935,8 @@ mod tests {
 
     fn events(rx: &mpsc::Receiver<Outbound>) -> Vec<Value> {
         rx.try_iter()
-            .filter_map(|m| match m {
-                Outbound::Text(t) => serde_json::from_str::<Value>(&t).ok().map(|v| v["event"].clone()),
-                Outbound::Drop => None,
+            .filter_map(|Outbound::Text(t)| {
+                serde_json::from_str::<Value>(&t).ok().map(|v| v["event"].clone())
             })
             .collect()
     }

@@ -128,16 +128,11 @@ pub fn run<S: Read + Write>(
 /// Sends what the hub queued; false when the connection must end.
 fn forward<S: Read + Write>(ws: &mut WebSocket<S>, rx: &Receiver<Outbound>) -> bool {
     let mut wrote = false;
-    while let Ok(m) = rx.try_recv() {
-        match m {
-            Outbound::Text(t) => {
-                if ws.write(Message::text(t)).is_err() {
-                    return false;
-                }
-                wrote = true;
-            }
-            Outbound::Drop => return false,
+    while let Ok(Outbound::Text(t)) = rx.try_recv() {
+        if ws.write(Message::text(t)).is_err() {
+            return false;
         }
+        wrote = true;
     }
     !wrote || ws.flush().is_ok()
 }
