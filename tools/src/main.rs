@@ -23,6 +23,7 @@ mod demo;
 mod diff;
 mod generate;
 mod inspect;
+mod sim;
 
 /// Kestrel: a low-latency matching and execution core with backtrader's broker semantics.
 #[derive(Debug, Parser)]
@@ -61,6 +62,9 @@ enum Command {
     /// Prints a tick file's header, instrument table, counts per kind and time range, and validates
     /// every record; exits 1 on an invalid or unreadable file.
     Inspect(inspect::InspectArgs),
+    /// Runs a venue simulator on loopback (Binance spot) and prints one JSON line with its port.
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Exit status for a scenario the format does not define (the oracle's, too).
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Backtest(args) => backtest::run(&args, &mut std::io::stdout().lock()),
         Command::Generate(args) => generate::run(&args, &mut std::io::stdout().lock()),
         Command::Inspect(args) => inspect::run(&args, &mut std::io::stdout().lock()),
+        Command::Sim(cmd) => sim::run(&cmd, &mut std::io::stdout()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
