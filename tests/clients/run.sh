@@ -16,7 +16,17 @@ per_script_timeout="${SIM_CLIENT_TIMEOUT:-90}"
 
 mkdir -p "$cache"
 if [[ ! -x "$venv/bin/python" ]]; then
-    python3 -m venv "$venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        # Debian splits venv out of python3: install it where we can (root with apt), then retry.
+        rm -rf "$venv"
+        if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+            export DEBIAN_FRONTEND=noninteractive
+            pyver="$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+            apt-get install -y -qq "python$pyver-venv" >/dev/null 2>&1 ||
+                { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq "python$pyver-venv" >/dev/null 2>&1; } || true
+        fi
+        python3 -m venv "$venv"
+    fi
 fi
 missing=()
 for pin in "${pins[@]}"; do
