@@ -231,6 +231,16 @@ impl Shared {
         Ok(o.canceled(&cid, now))
     }
 
+    /// `myTrades`: the account's trades of one symbol (`orderId`, `fromId`, `limit` ≤ 1000).
+    pub fn my_trades(&self, p: &Params) -> Result<Value, ApiError> {
+        let v = self.venue();
+        let m = v.market(p.require("symbol")?)?;
+        let order = p.int("orderId")?.map(|i| i.max(0) as u64);
+        let from = p.int("fromId")?.map(|i| i.max(0) as u64);
+        let limit = p.int("limit")?.map_or(500, |l| l.clamp(1, 1000) as usize);
+        Ok(Value::Array(v.my_trades(m, order, from, limit)))
+    }
+
     /// `openOrders` (query): one symbol or all.
     pub fn open_orders(&self, p: &Params) -> Result<Value, ApiError> {
         let v = self.venue();

@@ -34,6 +34,7 @@ pub fn route(shared: &Shared, req: &Request) -> Outcome {
         (_, "/api/v3/order" | "/api/v3/openOrders" | "/api/v3/account" | "/api/v3/order/test") => {
             (Security::Signed, 1)
         }
+        (_, "/api/v3/myTrades") => (Security::Signed, 20),
         (_, "/api/v3/userDataStream") => (Security::UserStream, 2),
         (_, "/api/v3/exchangeInfo") => (Security::None, 20),
         _ => (Security::None, 1),
@@ -99,6 +100,7 @@ fn dispatch(shared: &Shared, req: &Request, p: &Params) -> Result<Value, Failure
         ("GET", "/api/v3/order") => shared.query_order(p)?,
         ("DELETE", "/api/v3/order") => shared.cancel_order(p)?,
         ("GET", "/api/v3/openOrders") => shared.open_orders(p)?,
+        ("GET", "/api/v3/myTrades") => shared.my_trades(p)?,
         ("DELETE", "/api/v3/openOrders") => shared.cancel_all(p)?,
         ("GET", "/api/v3/account") => shared.account(),
         ("POST", "/api/v3/userDataStream") => json!({"listenKey": shared.venue().listen_key()}),

@@ -161,6 +161,8 @@ pub struct Venue {
     events: Vec<Value>,
     touched: BTreeSet<String>,
     account_update: i64,
+    /// The account's trades, oldest first (`GET /api/v3/myTrades`).
+    trades: Vec<Value>,
 }
 
 fn side_of(s: Side) -> BookSide {
@@ -294,6 +296,7 @@ impl Venue {
             events: Vec::new(),
             touched: BTreeSet::new(),
             account_update: now,
+            trades: Vec::new(),
         };
         for m in 0..v.markets.len() {
             v.refresh_synthetic(m);
@@ -690,6 +693,7 @@ impl Venue {
                     Side::Sell => self.bal(&quote).free += amount,
                 }
                 let f = Fill { price: leg.price, qty: leg.qty, trade_id, commission_asset: got };
+                self.record_trade(&maker, &f, amount, true, now);
                 self.report(&maker, "TRADE", Some((&f, true)), None, now);
                 self.orders.insert(maker.id, maker);
             }
@@ -724,11 +728,42 @@ impl Venue {
                 };
                 let f = Fill { price: leg.price, qty: leg.qty, trade_id, commission_asset: got };
                 let snapshot = o.clone();
+                self.record_trade(&snapshot, &f, amount, false, now);
                 self.report(&snapshot, "TRADE", Some((&f, false)), None, now);
                 fills.push(f);
             }
         }
         fills
+    }
+
+    /// Keeps one of the account's fills for `myTrades`, in Binance's shape and JSON types.
+    fn record_trade(&mut self, o: &Order, f: &Fill, quote_amount: i64, maker: bool, now: i64) {
+        self.trades.push(json!({
+            "symbol": o.symbol, "id": f.trade_id, "orderId": o.id, "orderListId": -1,
+            "price": px(f.price), "qty": qty(f.qty), "quoteQty": qty(Qty::from_raw(quote_amount)),
+            "commission": "0.00000000", "commissionAsset": f.commission_asset, "time": now,
+            "isBuyer": o.side == Side::Buy, "isMaker": maker, "isBestMatch": true
+        }));
+    }
+
+    /// `GET /api/v3/myTrades`: the account's trades of market `m`, of one order or from a trade id
+    /// on, oldest first, at most `limit` (Binance: default 500, at most 1000).
+    pub fn my_trades(
+        &self,
+        m: usize,
+        order_id: Option<u64>,
+        from_id: Option<u64>,
+        limit: usize,
+    ) -> Vec<Value> {
+        let symbol = &self.markets[m].spec.name;
+        self.trades
+            .iter()
+            .filter(|t| t["symbol"].as_str() == Some(symbol.as_str()))
+            .filter(|t| order_id.is_none_or(|id| t["orderId"].as_u64() == Some(id)))
+            .filter(|t| from_id.is_none_or(|id| t["id"].as_u64().is_some_and(|t| t >= id)))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// Cancels an open order; `cancel_id` names the cancel (generated when absent).

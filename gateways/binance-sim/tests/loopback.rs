@@ -236,6 +236,18 @@ fn filters_market_fill_and_resting_limit_with_cancel() {
         "price priority: {fills:?}"
     );
     assert!(fills.iter().all(|f| f["tradeId"].is_u64() && f["commissionAsset"] == "BTC"));
+    // The account's trades of that order (`myTrades`, what a gateway reconciles fills from): one
+    // per fill, same trade ids, Binance's JSON types.
+    let oid = o["orderId"].as_u64().unwrap();
+    let (st, mine) = c.signed("GET", "/api/v3/myTrades", &format!("symbol=BTCUSDT&orderId={oid}"));
+    assert_eq!(st, 200, "{mine}");
+    let mine = mine.as_array().unwrap();
+    let ids = |v: &[Value], k: &str| v.iter().map(|t| t[k].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(ids(mine, "id"), ids(fills, "tradeId"));
+    assert!(mine.iter().all(|t| t["orderId"] == oid && t["isBuyer"] == true && t["isMaker"] == false));
+    assert_eq!(mine.iter().map(|t| dec(&t["qty"])).sum::<i64>(), qty);
+    let (_, unsigned) = c.public("/api/v3/myTrades?symbol=BTCUSDT");
+    assert_eq!(unsigned["code"], -2014, "myTrades is signed (no key: Binance's -2014): {unsigned}");
     let (_, after) = c.signed("GET", "/api/v3/account", "");
     assert_eq!(balance(&after, "BTC").0 - balance(&before, "BTC").0, qty);
     assert_eq!(i128::from(balance(&before, "USDT").0 - balance(&after, "USDT").0), cost);
