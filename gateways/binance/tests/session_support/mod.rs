@@ -376,3 +376,97 @@ impl Drop for Running {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
+
+/// Scripted answers of the order endpoints; `{cid}` in a body becomes the request's client id.
+/// Unsigned or wrongly signed requests get Binance's -1022.
+#[derive(Clone, Debug)]
+pub struct Script {
+    pub new_order: (u16, String),
+    pub cancel: (u16, String),
+    pub query: (u16, String),
+    pub trades: (u16, String),
+}
+
+impl Default for Script {
+    fn default() -> Self {
+        let none = (400, r#"{"code":-1000,"msg":"not scripted"}"#.to_owned());
+        Self { new_order: none.clone(), cancel: none.clone(), query: none.clone(), trades: none }
+    }
+}
+
+/// A REST server answering exchangeInfo with the BTCUSDT fixture and orders from `script`.
+pub fn order_server(script: Arc<Mutex<Script>>) -> RestServer {
+    RestServer::start(move |req| {
+        let s = script.lock().unwrap().clone();
+        let signed = matches!(req.path.as_str(), "/api/v3/order" | "/api/v3/myTrades");
+        if signed && !req.signed_ok() {
+            return http(400, r#"{"code":-1022,"msg":"Signature for this request is not valid."}"#);
+        }
+        let cid =
+            req.param("newClientOrderId").or_else(|| req.param("origClientOrderId")).unwrap_or_default();
+        let (status, body) = match (req.method.as_str(), req.path.as_str()) {
+            ("GET", "/api/v3/exchangeInfo") => (200, fixture("rest_exchangeInfo_BTCUSDT.json")),
+            ("POST", "/api/v3/order") => s.new_order,
+            ("DELETE", "/api/v3/order") => s.cancel,
+            ("GET", "/api/v3/order") => s.query,
+            ("GET", "/api/v3/myTrades") => s.trades,
+            _ => (404, r#"{"code":-1000,"msg":"unknown path"}"#.to_owned()),
+        };
+        http(status, &body.replace("{cid}", &cid))
+    })
+}
+
+/// A RESULT answer to a new BTCUSDT order (Binance order id 5341783271, as in the fixtures).
+pub fn result_new(status: &str, executed: &str) -> String {
+    format!(
+        r#"{{"symbol":"BTCUSDT","orderId":5341783271,"orderListId":-1,"clientOrderId":"{{cid}}","transactTime":1616633041555,"price":"52436.85000000","origQty":"0.00028600","executedQty":"{executed}","origQuoteOrderQty":"0.00000000","cummulativeQuoteQty":"0.00000000","status":"{status}","timeInForce":"GTC","type":"LIMIT","side":"BUY","workingTime":1616633041555,"selfTradePreventionMode":"NONE"}}"#
+    )
+}
+
+/// A `GET /api/v3/order` answer for the same order.
+pub fn queried(status: &str, executed: &str) -> String {
+    format!(
+        r#"{{"symbol":"BTCUSDT","orderId":5341783271,"orderListId":-1,"clientOrderId":"{{cid}}","price":"52436.85000000","origQty":"0.00028600","executedQty":"{executed}","cummulativeQuoteQty":"0.00000000","status":"{status}","timeInForce":"GTC","type":"LIMIT","side":"BUY","stopPrice":"0.00000000","icebergQty":"0.00000000","time":1616633041555,"updateTime":1616633041555,"isWorking":true,"workingTime":1616633041555,"origQuoteOrderQty":"0.00000000","selfTradePreventionMode":"NONE"}}"#
+    )
+}
+
+/// The `myTrades` answer with the one fill of the TRADE_FILLED fixture (trade 726946523), its
+/// commission charged in USDT so that it reaches the record.
+pub fn the_fill() -> String {
+    r#"[{"symbol":"BTCUSDT","id":726946523,"orderId":5341783271,"orderListId":-1,"price":"52436.85000000","qty":"0.00028600","quoteQty":"14.99693910","commission":"0.01499694","commissionAsset":"USDT","time":1616633041555,"isBuyer":true,"isMaker":false,"isBestMatch":true}]"#.to_owned()
+}
+
+/// A BTCUSDT buy limit of 0.00029 at 52436.85 (passes the fixture's filters) as the engine sends it.
+pub fn buy(order: u64, kind: kestrel_engine::engine::RequestKind) -> VenueRequest {
+    use kestrel_engine::engine::{OrderKind, OrderRequest};
+    let t = kestrel_types::Timestamp::from_nanos(1);
+    VenueRequest {
+        kind,
+        order: kestrel_types::OrderId(order),
+        request: OrderRequest::new(
+            kestrel_types::InstrumentId(0),
+            kestrel_engine::order::Side::Buy,
+            "0.00029".parse().unwrap(),
+            OrderKind::Limit { limit: "52436.85".parse().unwrap() },
+        ),
+        sent: t,
+        cause: t,
+        published: t,
+    }
+}
+
+/// The engine reports among `events`: (order, status code, qty, price, fee).
+pub fn execs(events: &[Event]) -> Vec<(u64, u8, kestrel_types::Qty, kestrel_types::Price, i64)> {
+    events
+        .iter()
+        .filter_map(|e| match e.payload {
+            kestrel_types::Payload::Exec(r) => Some((r.order, r.status, r.qty, r.price, r.fee)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The engine's code for `status`.
+pub fn code(status: kestrel_engine::order::Status) -> u8 {
+    kestrel_gw_binance::user::status_code(status)
+}
