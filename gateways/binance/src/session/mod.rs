@@ -60,8 +60,8 @@ use std::collections::{HashMap, VecDeque};
 use kestrel_engine::engine::{OrderRequest, RequestKind, VenueRequest};
 use kestrel_engine::order::Status;
 use kestrel_gateway::{
-    Budget, BudgetKind, ConnId, Context, Cost, Endpoint, GatewayConfig, GatewayError, HttpRequest,
-    HttpResponse, Input, Secrets, Venue, WsMessage,
+    Budget, BudgetKind, ConnId, Connectivity, Context, Cost, Endpoint, GatewayConfig, GatewayError,
+    HttpRequest, HttpResponse, Input, Secrets, Venue, WsMessage,
 };
 use kestrel_types::{Event, ExecRecord, InstrumentId, OrderId, Payload, Price, Qty, TimeSpan, Timestamp};
 use serde::Deserialize;
@@ -105,6 +105,8 @@ const DEPTH_LIMIT: u16 = 1000;
 const REJECTIONS_KEPT: usize = 64;
 /// The retry timer's token (exchangeInfo, reconciliation queries that failed).
 const RETRY_TIMER: u64 = 1;
+/// The REST answer timeout's token.
+const TIMEOUT_TIMER: u64 = 2;
 /// How long after a failed query or exchangeInfo the next try is.
 const RETRY_AFTER: TimeSpan = TimeSpan::from_nanos(1_000_000_000);
 
@@ -140,6 +142,8 @@ struct Tracked {
     venue_id: Option<u64>,
     /// Quantity reported to the engine (absolute).
     filled: Qty,
+    /// The most Binance said had filled (`executedQty`, `z`): fills up to it are owed.
+    executed: Qty,
     /// A cancel was sent and its outcome is unknown (reconciliation says what happened).
     cancel_in_doubt: bool,
     reconcile: Reconcile,
@@ -209,7 +213,8 @@ pub struct BinanceVenue {
     info_in_flight: bool,
     orders: HashMap<u64, Tracked>,
     waiting: VecDeque<VenueRequest>,
-    pending: HashMap<u64, Purpose>,
+    pending: HashMap<u64, (Purpose, Timestamp)>,
+    rest_timeout: TimeSpan,
     next_tag: u64,
     subscription: Subscription,
     next_ws_id: u64,
@@ -303,6 +308,9 @@ impl BinanceVenue {
             orders: HashMap::new(),
             waiting: VecDeque::with_capacity(WAITING_CAPACITY),
             pending: HashMap::new(),
+            rest_timeout: TimeSpan::from_nanos(
+                i64::from(config.rest_timeout_ms.unwrap_or(10_000)) * 1_000_000,
+            ),
             next_tag: 1,
             subscription: Subscription::None,
             next_ws_id: 1,
@@ -341,11 +349,38 @@ impl BinanceVenue {
         u64::try_from(cx.now.nanos() / 1_000_000).unwrap_or(0)
     }
 
-    fn tag(&mut self, purpose: Purpose) -> u64 {
+    /// A tag for a request about to be sent, remembered with its purpose and time; the timeout
+    /// check is due when it would be late.
+    fn tag(&mut self, purpose: Purpose, cx: &mut Context<'_>) -> u64 {
         let tag = self.next_tag;
         self.next_tag += 1;
-        self.pending.insert(tag, purpose);
+        self.pending.insert(tag, (purpose, cx.now));
+        cx.wire.set_timer(
+            Timestamp::from_nanos(cx.now.nanos().saturating_add(self.rest_timeout.nanos())),
+            TIMEOUT_TIMER,
+        );
         tag
+    }
+
+    /// The REST connection's answer is overdue (the framework has no response timeout): a
+    /// connectivity fault, so the framework closes and reconnects REST, and the requests on it come
+    /// back as failed (sent or not) to be resolved as usual. Not while requests are held for the
+    /// rate budget or a `Retry-After` pause: those are not late, only waiting.
+    fn check_timeout(&self, cx: &Context<'_>) -> Result<(), GatewayError> {
+        if !cx.wire.is_open(REST) || cx.wire.held() > 0 || cx.wire.limits().paused(cx.now).is_some() {
+            return Ok(());
+        }
+        let late = self
+            .pending
+            .values()
+            .any(|(_, at)| cx.now.nanos().saturating_sub(at.nanos()) >= self.rest_timeout.nanos());
+        if late {
+            return Err(GatewayError::Connectivity {
+                conn: REST,
+                reason: Connectivity::Io(std::io::ErrorKind::TimedOut),
+            });
+        }
+        Ok(())
     }
 
     /// Sends a codec-built request on REST.
@@ -358,7 +393,7 @@ impl BinanceVenue {
     ) -> Result<(), GatewayError> {
         let target = req.target();
         let headers: Vec<(&str, &str)> = req.headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let tag = self.tag(purpose);
+        let tag = self.tag(purpose, cx);
         let http = HttpRequest {
             method: req.method.as_str(),
             target: &target,
@@ -487,6 +522,7 @@ impl BinanceVenue {
                 request: req.request,
                 venue_id: None,
                 filled: Qty::ZERO,
+                executed: Qty::ZERO,
                 cancel_in_doubt: false,
                 reconcile: Reconcile::Idle,
                 final_wanted: None,
@@ -580,7 +616,7 @@ impl BinanceVenue {
             &self.signer,
         );
         let key = self.api_key.clone();
-        let tag = self.tag(Purpose::Trades(order));
+        let tag = self.tag(Purpose::Trades(order), cx);
         let http = HttpRequest {
             method: "GET",
             target: &target,
@@ -618,8 +654,11 @@ impl BinanceVenue {
         cx: &mut Context<'_>,
     ) -> Result<(), GatewayError> {
         let Some(t) = self.orders.get_mut(&order.0) else { return Ok(()) };
-        t.final_wanted = final_status(status);
-        if executed > t.filled {
+        // A final state stays final: a later, older view (a stream event behind a query) must not
+        // undo it.
+        t.final_wanted = final_status(status).or(t.final_wanted);
+        t.executed = t.executed.max(executed);
+        if t.executed > t.filled {
             return self.fetch_trades(order, cx);
         }
         self.conclude(order, queried, cx)
@@ -671,7 +710,7 @@ impl BinanceVenue {
     // ---- REST answers ----------------------------------------------------------------------------
 
     fn on_http(&mut self, response: &HttpResponse<'_>, cx: &mut Context<'_>) -> Result<(), GatewayError> {
-        let Some(purpose) = self.pending.remove(&response.tag()) else { return Ok(()) };
+        let Some((purpose, _)) = self.pending.remove(&response.tag()) else { return Ok(()) };
         let headers: Vec<(&str, &str)> =
             response.headers().filter_map(|(n, v)| std::str::from_utf8(v).ok().map(|v| (n, v))).collect();
         if let Ok(usage) = Usage::from_headers(headers.iter().copied()) {
@@ -827,6 +866,11 @@ impl BinanceVenue {
             };
             let ts = millis_to_timestamp(tr.time).unwrap_or(cx.now);
             self.fill(cx, order, instrument, record, ts)?;
+        }
+        if self.orders.get(&order.0).is_some_and(|t| t.filled < t.executed) {
+            // myTrades lags what the order query counted: ask again before any final state.
+            self.retry_later(order, cx);
+            return Ok(());
         }
         self.conclude(order, true, cx)
     }
@@ -1105,7 +1149,7 @@ impl Venue for BinanceVenue {
             }
             Input::Http { response, .. } => self.on_http(response, cx),
             Input::HttpFailed { tag, sent, .. } => {
-                let Some(purpose) = self.pending.remove(&tag) else { return Ok(()) };
+                let Some((purpose, _)) = self.pending.remove(&tag) else { return Ok(()) };
                 match purpose {
                     Purpose::ExchangeInfo => self.info_in_flight = false,
                     Purpose::Depth(sym) => self.symbols[sym].depth_in_flight = false,
@@ -1148,6 +1192,7 @@ impl Venue for BinanceVenue {
                 };
                 if conn == MARKET { self.on_market(text, cx) } else { self.on_user(text, cx) }
             }
+            Input::Timer { token: TIMEOUT_TIMER } => self.check_timeout(cx),
             Input::Timer { .. } => {
                 if !self.info_loaded && !self.info_in_flight && cx.wire.is_open(REST) {
                     let names: Vec<&str> = self.symbols.iter().map(|s| s.name.as_str()).collect();
