@@ -23,6 +23,7 @@ mod demo;
 mod diff;
 mod generate;
 mod inspect;
+mod live;
 mod sim;
 
 /// Kestrel: a low-latency matching and execution core with backtrader's broker semantics.
@@ -62,6 +63,10 @@ enum Command {
     /// Prints a tick file's header, instrument table, counts per kind and time range, and validates
     /// every record; exits 1 on an invalid or unreadable file.
     Inspect(inspect::InspectArgs),
+    /// Trades an example strategy through a venue gateway for a set time (paper mode against
+    /// `kestrel sim binance` by default; live trading needs `allow_live = true` in the file),
+    /// then cancels every open order and prints a summary.
+    Live(live::LiveArgs),
     /// Runs a venue simulator on loopback (Binance spot) and prints one JSON line with its port.
     #[command(subcommand)]
     Sim(sim::SimCommand),
@@ -107,6 +112,7 @@ fn main() -> ExitCode {
         Command::Generate(args) => generate::run(&args, &mut std::io::stdout().lock()),
         Command::Inspect(args) => inspect::run(&args, &mut std::io::stdout().lock()),
         Command::Sim(cmd) => sim::run(&cmd, &mut std::io::stdout()),
+        Command::Live(args) => live::run(&args, &mut std::io::stdout()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -8,7 +8,7 @@
 //! written into the report.
 
 mod bars;
-mod params;
+pub(crate) mod params;
 mod record;
 
 use std::io::{IsTerminal as _, Write};
