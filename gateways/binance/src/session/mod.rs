@@ -16,7 +16,9 @@
 //!   ([`crate::orders::check_filters`]) before a byte is sent; then a signed `POST /api/v3/order`
 //!   with `newClientOrderId` from [`crate::orders::ClientIds`] (prefix [`CLIENT_ID_PREFIX`]) and
 //!   `newOrderRespType=RESULT`. Orders that arrive before exchangeInfo (or while REST is down) wait
-//!   in a queue of [`WAITING_CAPACITY`]; past it they are rejected. Every refusal before sending,
+//!   in a queue of [`WAITING_CAPACITY`], in order; past it they are rejected. A new order under an
+//!   id the session already tracks is refused in `on_request` without a report (one would land on
+//!   the live order). Every refusal before sending,
 //!   every Binance error answer and every transport failure before sending becomes a `Rejected`
 //!   report. When the outcome is unknown (a 5xx, a connection lost after the request was written, an
 //!   answer that does not decode) the order is reconciled (below).
@@ -48,9 +50,24 @@
 //! answer update them; a 429/418 pauses requests until `Retry-After` (the framework reads it), and
 //! the refused order is rejected.
 //!
-//! # Malformed input
+//! # Malformed input, lost answers
 //! A frame or answer that does not decode is a [`GatewayError::Malformed`] naming its connection,
 //! which the framework closes and reconnects; an order whose answer was malformed is reconciled.
+//! The framework has no response timeout, so the session keeps one (`rest_timeout_ms`, 10 s): an
+//! overdue REST answer is a connectivity fault on REST (reconnected; its requests come back as
+//! failed and are resolved as above). Not while requests are held by the rate budget.
+//!
+//! # Known limits
+//! - Reconciliation answers a working order with `Accepted` again; the engine ignores it unless
+//!   the order was still `Submitted` (it counts it as an unknown report).
+//! - After a 5xx on a new order, a query that finds no order (-2013) rejects it; Binance documents
+//!   that such an order may still appear later, which this session would then report as foreign.
+//! - Orders wait for REST without a time limit (only the queue is bounded); a cancel takes them
+//!   out.
+//! - The client id prefix is fixed ([`CLIENT_ID_PREFIX`]): two sessions on one account must not
+//!   share engine order ids.
+//! - Commissions in another asset than the quote (BNB, the base asset) are not in the report's
+//!   fee (see [`crate::user`]); exchangeInfo is read once, at start.
 
 mod config;
 mod trades;
@@ -157,7 +174,8 @@ enum Purpose {
     ExchangeInfo,
     Depth(usize),
     New(OrderId),
-    Cancel(OrderId),
+    /// The order and its instrument (the cancel is answered even when the order ended meanwhile).
+    Cancel(OrderId, InstrumentId),
     Query(OrderId),
     Trades(OrderId),
 }
@@ -479,7 +497,15 @@ impl BinanceVenue {
             return self.reject(cx, instrument, order, format!("{instrument} is not a configured symbol"));
         };
         if self.orders.contains_key(&order.0) || self.waiting.iter().any(|w| w.order == order) {
-            return self.reject(cx, instrument, order, "order id already in use".into());
+            // A report under this id would land on the live order: refuse without one.
+            return Err(GatewayError::Venue {
+                reason: SessionError::Unsupported {
+                    kind: req.kind,
+                    order,
+                    reason: "the order id is already in use by an open order",
+                }
+                .to_string(),
+            });
         }
         let params = match map_order(&req.request) {
             Ok(p) => p,
@@ -543,7 +569,7 @@ impl BinanceVenue {
         let name = &self.symbols[t.sym].name;
         let client_id = self.ids.encode(order);
         let http = self.rest.cancel_order(name, OrderRef::ClientId(client_id.as_str()), Self::now_ms(cx));
-        if self.send_rest(&http, Purpose::Cancel(order), 0, cx).is_err() {
+        if self.send_rest(&http, Purpose::Cancel(order, instrument), 0, cx).is_err() {
             return self.cancel_did_nothing(cx, instrument, order);
         }
         Ok(())
@@ -552,10 +578,14 @@ impl BinanceVenue {
     /// Sends the orders that waited for exchangeInfo or REST.
     fn release_waiting(&mut self, cx: &mut Context<'_>) -> Result<(), GatewayError> {
         let waiting: Vec<VenueRequest> = self.waiting.drain(..).collect();
+        // Every order gets its turn even if one report cannot be delivered.
+        let mut first_error = None;
         for req in &waiting {
-            self.place(req, cx)?;
+            if let Err(e) = self.place(req, cx) {
+                first_error.get_or_insert(e);
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Starts reconciling `order` (a query once REST is open).
@@ -774,16 +804,18 @@ impl BinanceVenue {
                     Answer::Unknown | Answer::Broken(_) => self.reconcile(order, cx)?,
                 }
             }
-            Purpose::Cancel(order) => {
-                let instrument = self.orders.get(&order.0).map(|t| t.request.instrument);
-                let Some(instrument) = instrument else { return Ok(()) };
+            Purpose::Cancel(order, instrument) => {
+                let tracked = self.orders.contains_key(&order.0);
                 match answer!(|b| codec::decode::<CancelResponse<'_>>("cancel answer", b)) {
                     Answer::Ok(c) => {
                         if let Some(t) = self.orders.get_mut(&order.0) {
                             t.venue_id = Some(c.order_id);
                         }
+                        // Untracked: the stream's CANCELED already answered the engine.
                         self.settle(order, c.state.status, c.state.executed_qty, false, cx)?;
                     }
+                    // The order ended (filled) before the answer: the engine still awaits one.
+                    _ if !tracked => self.cancel_did_nothing(cx, instrument, order)?,
                     Answer::Refused(e) if e.code == -2011 => {
                         self.cancel_did_nothing(cx, instrument, order)?;
                         self.reconcile(order, cx)?;
@@ -1169,19 +1201,14 @@ impl Venue for BinanceVenue {
                             }
                         }
                     }
-                    Purpose::Cancel(order) => {
-                        let instrument = self.orders.get(&order.0).map(|t| t.request.instrument);
-                        if let Some(instrument) = instrument {
-                            if sent {
-                                if let Some(t) = self.orders.get_mut(&order.0) {
-                                    t.cancel_in_doubt = true;
-                                }
-                                self.retry_later(order, cx);
-                            } else {
-                                self.cancel_did_nothing(cx, instrument, order)?;
-                            }
+                    Purpose::Cancel(order, instrument) => match self.orders.get_mut(&order.0) {
+                        Some(t) if sent => {
+                            t.cancel_in_doubt = true;
+                            self.retry_later(order, cx);
                         }
-                    }
+                        // Not sent, or the order ended meanwhile: the cancel did nothing.
+                        _ => self.cancel_did_nothing(cx, instrument, order)?,
+                    },
                     Purpose::Query(order) | Purpose::Trades(order) => self.retry_later(order, cx),
                 }
                 Ok(())
