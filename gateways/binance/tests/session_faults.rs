@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use kestrel_engine::engine::RequestKind;
 use kestrel_engine::order::Status;
-use kestrel_gw_binance::session::BinanceVenue;
+use kestrel_gw_binance::session::{BinanceConfig, BinanceVenue};
 use kestrel_types::{OrderId, Price, Qty};
 use session_support::*;
 
@@ -20,7 +20,10 @@ fn start(script: Script) -> (Running, RestServer, WsServer, WsServer, Arc<Mutex<
     let rest = order_server(Arc::clone(&script));
     let market = WsServer::start(|_, _, _| {});
     let user = ws_api_server();
-    let venue = BinanceVenue::new(config(rest.port, market.port, user.port, BTC), &secrets()).unwrap();
+    // A short answer timeout, for the test whose server never answers.
+    let config =
+        BinanceConfig { rest_timeout_ms: Some(800), ..config(rest.port, market.port, user.port, BTC) };
+    let venue = BinanceVenue::new(config, &secrets()).unwrap();
     let mut run = Running::start(venue);
     run.wait("the user subscription", || user.accepted() == 1 && !user.received.lock().unwrap().is_empty());
     (run, rest, user, market, script)

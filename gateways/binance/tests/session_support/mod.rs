@@ -295,7 +295,7 @@ pub fn report_fixture(name: &str, client_id: &str) -> serde_json::Value {
 pub fn config(rest: u16, market: u16, user: u16, symbols: &str) -> BinanceConfig {
     serde_json::from_str(&format!(
         r#"{{"mode":"paper","rest_url":"http://127.0.0.1:{rest}","stream_url":"ws://127.0.0.1:{market}",
-            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"rest_timeout_ms":1000,"symbols":{symbols}}}"#
+            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"rest_timeout_ms":5000,"symbols":{symbols}}}"#
     ))
     .unwrap()
 }
