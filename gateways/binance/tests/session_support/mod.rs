@@ -52,6 +52,8 @@ pub struct Req {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the server had read it.
+    pub at: Instant,
 }
 
 impl Req {
@@ -102,7 +104,7 @@ fn read_req(r: &mut impl BufRead) -> Option<Req> {
     r.read_exact(&mut body).ok()?;
     let (path, query) =
         target.split_once('?').map_or((target.clone(), String::new()), |(p, q)| (p.to_owned(), q.to_owned()));
-    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap() })
+    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap(), at: Instant::now() })
 }
 
 /// An HTTP answer with Binance's usage header (and `Retry-After: 1` on 429/418); status 0 is no
