@@ -77,10 +77,10 @@ pub struct BinanceConfig {
     /// Must be `true` for `mode = "live"`; ignored otherwise.
     #[serde(default)]
     pub allow_live: bool,
-    /// REST base, `http://` or `https://` host[:port] (a path is refused: Binance paths are fixed).
+    /// REST base, `http://host[:port]` or `https://host[:port]` (no path: Binance paths are fixed).
     #[serde(default)]
     pub rest_url: Option<String>,
-    /// Market stream base, `ws://` or `wss://` host[:port][/prefix]; the session appends
+    /// Market stream base, `ws://host[:port][/prefix]` or `wss://…`; the session appends
     /// `/stream?streams=…`.
     #[serde(default)]
     pub stream_url: Option<String>,

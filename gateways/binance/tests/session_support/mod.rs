@@ -52,6 +52,8 @@ pub struct Req {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the server had read it.
+    pub at: Instant,
 }
 
 impl Req {
@@ -102,7 +104,7 @@ fn read_req(r: &mut impl BufRead) -> Option<Req> {
     r.read_exact(&mut body).ok()?;
     let (path, query) =
         target.split_once('?').map_or((target.clone(), String::new()), |(p, q)| (p.to_owned(), q.to_owned()));
-    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap() })
+    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap(), at: Instant::now() })
 }
 
 /// An HTTP answer with Binance's usage header (and `Retry-After: 1` on 429/418); status 0 is no
@@ -295,7 +297,7 @@ pub fn report_fixture(name: &str, client_id: &str) -> serde_json::Value {
 pub fn config(rest: u16, market: u16, user: u16, symbols: &str) -> BinanceConfig {
     serde_json::from_str(&format!(
         r#"{{"mode":"paper","rest_url":"http://127.0.0.1:{rest}","stream_url":"ws://127.0.0.1:{market}",
-            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"rest_timeout_ms":1000,"symbols":{symbols}}}"#
+            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"rest_timeout_ms":5000,"symbols":{symbols}}}"#
     ))
     .unwrap()
 }
