@@ -293,7 +293,9 @@ impl ResponseReader {
                     return Ok(Progress::Interim(n));
                 }
                 Some(_) => {}
-                None if eof && !buf.is_empty() => return Err(ReadError::Truncated),
+                // The peer closed before the head was whole, or before it began: the answer is lost
+                // either way (an empty buffer at EOF used to wait forever for bytes that could not come).
+                None if eof => return Err(ReadError::Truncated),
                 None => return Ok(Progress::NeedMore),
             }
         }
@@ -579,6 +581,10 @@ mod tests {
         let cut = b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc";
         assert_eq!(read_in_steps(cut, 100), Err(ReadError::Truncated));
         assert_eq!(read_in_steps(b"HTTP/1.1 200", 100), Err(ReadError::Truncated));
+        // The peer closed before the first byte of the answer: lost, not "need more" forever.
+        let mut reader = ResponseReader::new(1024, 1024);
+        assert_eq!(reader.advance(b"", true, false), Err(ReadError::Truncated));
+        assert_eq!(reader.advance(b"", false, false), Ok(Progress::NeedMore));
     }
 
     #[test]
