@@ -213,10 +213,10 @@ fn trade_through(tls: bool, fault: Option<&str>) -> Rig {
     let resting = rig.place(Side::Buy, "0.001", OrderKind::Limit { limit });
     rig.pump(Duration::from_millis(200));
     for k in 0..6 {
-        if k == 2 {
-            if let Some(f) = fault {
-                rig.fault(f);
-            }
+        if k == 2
+            && let Some(f) = fault
+        {
+            rig.fault(f);
         }
         let side = if k % 2 == 0 { Side::Buy } else { Side::Sell };
         rig.place(side, "0.002", OrderKind::Market);
