@@ -120,9 +120,13 @@ fn a_malformed_user_frame_reconnects_subscribes_and_reconciles() {
     bad["L"] = "5.2e4".into();
     user.send(&user_event(0, &bad));
     run.wait("the new user connection", || user.accepted() == 2);
-    run.until("the reconciliation", |ev| execs(ev).len() == 2);
-    assert_eq!(execs(&run.got), [state(25, Status::Accepted), state(25, Status::Accepted)]);
-    assert_eq!(rest.seen("GET", "/api/v3/order").len(), 1);
+    run.wait("the reconciliation's query", || rest.seen("GET", "/api/v3/order").len() == 1);
+    let since = std::time::Instant::now();
+    run.until("a moment for anything the query's answer reports", |_| {
+        since.elapsed() > Duration::from_millis(300)
+    });
+    // Still working: the engine was told once (a second acknowledgement would be noise).
+    assert_eq!(execs(&run.got), [state(25, Status::Accepted)]);
     let d = run.diagnostics().join("\n");
     assert!(d.contains("connection 2") && d.contains("field `L`"), "{d}");
     let gw = run.stop();

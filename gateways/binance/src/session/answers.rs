@@ -78,7 +78,7 @@ impl BinanceVenue {
                         if let Some(t) = self.orders.get_mut(&order.0) {
                             t.venue_id = Some(resp.ack().order_id);
                         }
-                        Self::report(cx, instrument, order, Status::Accepted)?;
+                        self.acknowledge(cx, instrument, order, cx.now)?;
                     }
                     Answer::Refused(e) => self.reject(cx, instrument, order, e.to_string())?,
                     Answer::Unknown | Answer::Broken(_) => self.reconcile(order, cx)?,

@@ -176,6 +176,9 @@ struct Tracked {
     reconcile: Reconcile,
     /// A final state Binance reported that waits for missing fills before it is reported.
     final_wanted: Option<Status>,
+    /// The engine was told the order is working: the REST answer and the user stream both say
+    /// so, and a second acknowledgement would only be counted by the engine as an unknown report.
+    acked: bool,
 }
 
 /// What an HTTP request was for (its tag's meaning).
@@ -448,6 +451,32 @@ impl BinanceVenue {
             fee: 0,
         };
         Self::event(cx, cx.now, instrument, Payload::Exec(record))
+    }
+
+    /// Tells the engine `order` is working, once (whichever source says so first).
+    fn acknowledge(
+        &mut self,
+        cx: &mut Context<'_>,
+        instrument: InstrumentId,
+        order: OrderId,
+        ts_event: Timestamp,
+    ) -> Result<(), GatewayError> {
+        match self.orders.get_mut(&order.0) {
+            Some(t) if !t.acked => {
+                t.acked = true;
+                let record = ExecRecord {
+                    order: order.0,
+                    exec: 0,
+                    status: status_code(Status::Accepted),
+                    qty: Qty::ZERO,
+                    price: Price::ZERO,
+                    fee: 0,
+                };
+                Self::event(cx, ts_event, instrument, Payload::Exec(record))
+            }
+            // Already acknowledged, or no longer tracked (ended): nothing new to tell.
+            _ => Ok(()),
+        }
     }
 
     /// Rejects `order` with `reason`: a `Rejected` report, the reason kept, the order forgotten.

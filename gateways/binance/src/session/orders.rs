@@ -64,6 +64,7 @@ impl BinanceVenue {
                 cancel_in_doubt: false,
                 reconcile: Reconcile::Idle,
                 final_wanted: None,
+                acked: false,
             },
         );
         Ok(())

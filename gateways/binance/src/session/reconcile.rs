@@ -138,7 +138,7 @@ impl BinanceVenue {
                 if t.cancel_in_doubt {
                     return self.cancel_did_nothing(cx, instrument, order);
                 }
-                Self::report(cx, instrument, order, Status::Accepted)
+                self.acknowledge(cx, instrument, order, cx.now)
             }
         }
     }

@@ -118,7 +118,7 @@ impl BinanceVenue {
         }
         let status = Status::ALL.get(usize::from(ev.record.status)).copied();
         match status {
-            Some(Status::Accepted) => Self::event(cx, ev.venue_time, instrument, Payload::Exec(ev.record)),
+            Some(Status::Accepted) => self.acknowledge(cx, instrument, order, ev.venue_time),
             _ if self.orders.contains_key(&order.0) => self.settle(order, r.status, r.cum_qty, false, cx),
             // Not tracked: already ended, or placed before this session; the engine decides.
             _ => Self::event(cx, ev.venue_time, instrument, Payload::Exec(ev.record)),
