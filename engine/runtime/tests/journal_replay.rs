@@ -22,11 +22,19 @@ use kestrel_types::{
 /// Quotes in the live session.
 const QUOTES: u64 = 600;
 
+/// The last timer is due this long after the last quote; the venue falls silent
+/// `QUIET_MARGIN_NS` before it.
+const LAST_TIMER_NS: i64 = 200_000_000;
+const QUIET_MARGIN_NS: i64 = 50_000_000;
+
 /// Alternates limit buys at the bid and sells at the ask; every fifth quote sets a timer 30 µs
 /// ahead that cancels the oldest open order. Deterministic given its events.
 #[derive(Debug, Default)]
 struct Session {
     quotes: u64,
+    /// Raised when the last timer (token 0) fires, so the live session's venue can wait for it
+    /// however slowly a loaded machine runs the engine thread (the replays have none).
+    last_timer: Option<Arc<AtomicBool>>,
 }
 
 impl TickStrategy for Session {
@@ -41,13 +49,19 @@ impl TickStrategy for Session {
             let _ = ctx.set_timer(Timestamp::from_nanos(ctx.now().nanos() + 30_000), self.quotes);
         }
         if self.quotes == QUOTES {
-            // Due well inside the quiet end of the session, when no event can fire it: the loop's
-            // own timer event must.
-            let _ = ctx.set_timer(Timestamp::from_nanos(ctx.now().nanos() + 5_000_000), 0);
+            // Due in the quiet end of the session, when the venue sends nothing more (from
+            // `LAST_TIMER_NS − QUIET_MARGIN_NS` after the last quote on): no event can fire it,
+            // the loop's own timer event must.
+            let _ = ctx.set_timer(Timestamp::from_nanos(ctx.now().nanos() + LAST_TIMER_NS), 0);
         }
     }
 
-    fn on_timer(&mut self, ctx: &mut TickContext<'_>, _timer: &Timer) {
+    fn on_timer(&mut self, ctx: &mut TickContext<'_>, timer: &Timer) {
+        if timer.token == 0
+            && let Some(flag) = &self.last_timer
+        {
+            flag.store(true, Ordering::Release);
+        }
         let oldest = ctx.open_orders().filter(|o| !o.cancel_pending).map(|o| o.id).min();
         if let Some(id) = oldest {
             let _ = ctx.cancel(id);
@@ -62,6 +76,10 @@ fn instrument() -> Instrument {
 }
 
 fn engine() -> Engine<Session> {
+    engine_with(Session::default())
+}
+
+fn engine_with(session: Session) -> Engine<Session> {
     let config = EngineConfig {
         venue: VenueMode::External,
         cash: Money::try_from_units(1_000_000).unwrap(),
@@ -70,7 +88,7 @@ fn engine() -> Engine<Session> {
         queue: 4096,
         ..EngineConfig::new(1)
     };
-    let mut e = Engine::try_new(config, Session::default()).unwrap();
+    let mut e = Engine::try_new(config, session).unwrap();
     e.set_instruments(&[instrument()]);
     e.start();
     e
@@ -135,8 +153,10 @@ fn live_session(base: &std::path::Path, quotes: u64) -> Vec<StateHash> {
     let engine_stop = Arc::clone(&stop);
     let writer = JournalWriter::create(base, vec![instrument()]).unwrap();
     let engine_clock = clock.clone();
+    let last_timer = Arc::new(AtomicBool::new(false));
+    let session = Session { last_timer: Some(Arc::clone(&last_timer)), ..Session::default() };
     let engine_thread = std::thread::spawn(move || {
-        let mut e = engine();
+        let mut e = engine_with(session);
         let mut tap = Recording { journal: JournalTap::new(writer), hashes: Vec::new() };
         let mut inputs = [md_rx, rep_rx];
         let mut out = out_tx;
@@ -157,9 +177,11 @@ fn live_session(base: &std::path::Path, quotes: u64) -> Vec<StateHash> {
     let mut filled = Vec::new();
     let mut answered = 0u64;
     let mut px = 10_000i64;
+    let mut last_quote = 0i64;
     for k in 0..quotes {
         px += if k % 7 < 4 { 1 } else { -1 };
         let now = clock.now();
+        last_quote = now.nanos();
         let q = Quote {
             bid: Price::from_raw(px * 10_000_000),
             bid_size: Qty::ONE,
@@ -184,9 +206,21 @@ fn live_session(base: &std::path::Path, quotes: u64) -> Vec<StateHash> {
             std::thread::yield_now();
         }
     }
-    // Answer what is still coming, then stop.
-    let quiet = clock.now().nanos() + 50_000_000;
-    while clock.now().nanos() < quiet {
+    // Answer what is still coming until the last timer fired (the loop's own timer event fires it:
+    // no event comes after the last quote) and 50 ms more, then stop. Waiting for the timer rather
+    // than for a fixed time keeps the test true on a machine too loaded to run the engine thread.
+    let deadline = clock.now().nanos() + 60_000_000_000;
+    let silent_from = last_quote + LAST_TIMER_NS - QUIET_MARGIN_NS;
+    let mut quiet = i64::MAX;
+    while clock.now().nanos() < quiet.min(deadline) {
+        if quiet == i64::MAX && last_timer.load(Ordering::Acquire) {
+            quiet = clock.now().nanos() + 50_000_000;
+        }
+        if clock.now().nanos() >= silent_from {
+            // Silent: whatever comes now stays unanswered (the journal ends before it).
+            std::thread::yield_now();
+            continue;
+        }
         while let Ok(req) = out_rx.pop() {
             answered += 1;
             for ev in answer(&req, &mut filled, answered, clock.now()) {
