@@ -63,6 +63,21 @@ pub struct MarketState {
 }
 
 impl MarketState {
+    /// The best quote, or an empty one (zero prices and sizes) before the first: what a book's
+    /// new top is written over, side by side.
+    #[inline]
+    pub fn top_quote(&self) -> kestrel_types::Quote {
+        self.best.map_or(
+            kestrel_types::Quote {
+                bid: Price::ZERO,
+                bid_size: Qty::ZERO,
+                ask: Price::ZERO,
+                ask_size: Qty::ZERO,
+            },
+            |b| b.quote,
+        )
+    }
+
     /// Applies one event of this instrument: the market-state step of [`super::Engine::on_event`].
     /// Returns whether the top of the book changed.
     #[inline(always)]

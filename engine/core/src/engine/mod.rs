@@ -1247,15 +1247,7 @@ impl<S: TickStrategy> Engine<S> {
             return None;
         }
         let market = &mut self.markets[i];
-        let mut quote = market.best.map_or(
-            kestrel_types::Quote {
-                bid: Price::ZERO,
-                bid_size: Qty::ZERO,
-                ask: Price::ZERO,
-                ask_size: Qty::ZERO,
-            },
-            |b| b.quote,
-        );
+        let mut quote = market.top_quote();
         let top = book.best(u.side).unwrap_or((Price::ZERO, Qty::ZERO));
         match u.side {
             kestrel_types::BookSide::Bid => (quote.bid, quote.bid_size) = top,
@@ -1280,15 +1272,7 @@ impl<S: TickStrategy> Engine<S> {
         if !(change.bid || change.ask || end) || book.in_snapshot() {
             return None;
         }
-        let mut quote = self.markets[i].best.map_or(
-            kestrel_types::Quote {
-                bid: Price::ZERO,
-                bid_size: Qty::ZERO,
-                ask: Price::ZERO,
-                ask_size: Qty::ZERO,
-            },
-            |b| b.quote,
-        );
+        let mut quote = self.markets[i].top_quote();
         if change.bid || end {
             (quote.bid, quote.bid_size) =
                 book.best(kestrel_types::BookSide::Bid).unwrap_or((Price::ZERO, Qty::ZERO));

@@ -343,13 +343,7 @@ impl Venue {
         while k < self.working(i) {
             let slot = self.lanes[start + k];
             let mut o = self.orders[slot as usize];
-            // A good-till-date order past its date no longer works.
-            if let TimeInForce::Gtd(t) = o.tif
-                && t <= now
-            {
-                let kind = ReportKind::Ended { status: Status::Expired, reason: UpdateReason::GtdExpired };
-                grew |= replies.push(reply_at, Report { slot, kind });
-                self.remove(i, slot);
+            if self.expire(i, slot, now, reply_at, replies, &mut grew) {
                 continue;
             }
             let (pool, shown) = match (offer, o.side) {
@@ -431,6 +425,27 @@ impl Venue {
 }
 
 impl Venue {
+    /// A good-till-date order past its date no longer works: it ends `Expired` and leaves the lane
+    /// (returns whether it did).
+    pub(crate) fn expire(
+        &mut self,
+        i: usize,
+        slot: u32,
+        now: Timestamp,
+        reply_at: Timestamp,
+        replies: &mut Fifo<Report>,
+        grew: &mut bool,
+    ) -> bool {
+        let TimeInForce::Gtd(t) = self.orders[slot as usize].tif else { return false };
+        if t > now {
+            return false;
+        }
+        let kind = ReportKind::Ended { status: Status::Expired, reason: UpdateReason::GtdExpired };
+        *grew |= replies.push(reply_at, Report { slot, kind });
+        self.remove(i, slot);
+        true
+    }
+
     /// What a reduce-only order may still fill: the venue's position on its closing side.
     fn reduce_room(&self, o: &VenueOrder) -> Qty {
         let pos = self.ledger.position(o.instrument).size();

@@ -388,12 +388,7 @@ impl Venue {
         while k < self.working(i) {
             let slot = self.lanes[start + k];
             let mut o = self.orders[slot as usize];
-            if let TimeInForce::Gtd(t) = o.tif
-                && t <= now
-            {
-                let kind = ReportKind::Ended { status: Status::Expired, reason: UpdateReason::GtdExpired };
-                grew |= replies.push(reply_at, Report { slot, kind });
-                self.remove(i, slot);
+            if self.expire(i, slot, now, reply_at, replies, &mut grew) {
                 continue;
             }
             let (_, opposite) = sides(o.side);
