@@ -10,6 +10,8 @@
 //!   checks, client order ids.
 //! - [`user`]: executionReport → engine [`kestrel_types::ExecRecord`], with fill deduplication.
 //! - [`depth`]: the local order book sync procedure as a state machine emitting level updates.
+//! - [`session`]: [`BinanceVenue`], the session on the gateway framework (connections, order flow,
+//!   reconciliation); the one module that is not sans-I/O-only glue.
 //!
 //! Facts about Binance come from `shared/protocols/binance/DIGEST.md` and the fixtures beside it.
 
@@ -19,7 +21,9 @@ mod error;
 pub mod msg;
 pub mod orders;
 pub mod rest;
+pub mod session;
 pub mod sign;
 pub mod user;
 
 pub use error::DecodeError;
+pub use session::{BinanceConfig, BinanceVenue, SessionError};
