@@ -157,9 +157,8 @@ impl Venue for Unthrottled {
 
 /// Loopback-only throwaway credentials, fresh per run (the simulator accepts exactly these).
 fn throwaway_keys() -> (String, String) {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
     let pid = std::process::id();
     (format!("bench{pid:x}k{nanos:x}"), format!("bench{pid:x}s{nanos:x}"))
 }
@@ -248,8 +247,12 @@ fn measure(bench: &GatewayBench<'_>) -> Result<Measured> {
         .spawn(move || {
             let pinned = gateway_core.is_some_and(kestrel_runtime::pin_or_warn);
             gateway.run(&stop);
-            let rejections =
-                gateway.venue().inner.recent_rejections().map(|(id, why)| format!("order {}: {why}", id.0)).collect();
+            let rejections = gateway
+                .venue()
+                .inner
+                .recent_rejections()
+                .map(|(id, why)| format!("order {}: {why}", id.0))
+                .collect();
             (pinned, rejections)
         })
         .context("starting the gateway thread")?;
@@ -296,7 +299,10 @@ fn measure(bench: &GatewayBench<'_>) -> Result<Measured> {
 }
 
 /// Waits for the gateway's market stream, then runs the warm-up and the measured ticks.
-fn drive(probe: &kestrel_sim_binance::TickProbe, bench: &GatewayBench<'_>) -> Result<(Correlation, Correlation)> {
+fn drive(
+    probe: &kestrel_sim_binance::TickProbe,
+    bench: &GatewayBench<'_>,
+) -> Result<(Correlation, Correlation)> {
     let began = Instant::now();
     while probe.followers() == 0 {
         if began.elapsed() > CONNECT_WITHIN {

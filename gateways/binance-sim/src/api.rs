@@ -56,7 +56,13 @@ pub fn now_ms() -> i64 {
 impl Shared {
     /// Bundles the venue, hub and credentials.
     pub fn new(venue: Venue, hub: std::sync::Arc<Hub>, creds: Credentials) -> Self {
-        Self { venue: Mutex::new(venue), hub, creds, probe: crate::probe::Probe::default(), weight: Mutex::new((0, 0)) }
+        Self {
+            venue: Mutex::new(venue),
+            hub,
+            creds,
+            probe: crate::probe::Probe::default(),
+            weight: Mutex::new((0, 0)),
+        }
     }
 
     /// The same with the measurement probe armed as `probe` says.
