@@ -37,6 +37,10 @@ pub(crate) struct LatencyArgs {
     /// With --gateway: ticks per second at most (one tick in flight at a time).
     #[arg(long, default_value_t = 1_000)]
     gateway_rate: u64,
+    /// With --gateway: the engine and gateway threads busy-spin without yielding (only with
+    /// cores to spare for the simulator's threads; on two cores it starves them).
+    #[arg(long)]
+    gateway_spin: bool,
     /// Bare ring round trips measured before and after the engine run, each.
     #[arg(long, default_value_t = 200_000)]
     rtt_samples: u64,
@@ -61,6 +65,7 @@ pub(crate) fn run(args: &LatencyArgs, out: &mut impl Write) -> Result<()> {
             warmup: args.warmup.unwrap_or(500),
             rate: args.gateway_rate,
             pin: !args.no_pin,
+            spin: args.gateway_spin,
             out: &args.out,
         };
         return run_gateway(&bench, out);

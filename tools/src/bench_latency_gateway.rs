@@ -6,11 +6,20 @@
 //!   measurement probe armed ([`kestrel_sim_binance::probe`]): a still synthetic market, ticks
 //!   (bookTicker frames of the book's top) published closed-loop by the caller's thread.
 //! - **Gateway thread** (core 1 unless `--no-pin`): [`GatewayThread`] over [`BinanceVenue`] in
-//!   paper mode at the simulator, spinning (`poll_timeout` 0: a blocking poll would hold the
-//!   engine's order until the next socket event or the poll's millisecond timeout).
-//! - **Engine thread** (core 0 unless `--no-pin`, spinning when pinned): the runtime's `run()`
-//!   loop, `VenueMode::External`, with [`OnePerTick`]: one IOC limit order per quote, 1 % away
-//!   from the touch on alternating sides, so it never fills and nothing rests.
+//!   paper mode at the simulator, polling without waiting (`poll_timeout` 0: a blocking poll
+//!   would hold the engine's order until the next socket event or the poll's millisecond
+//!   timeout) and yielding between passes.
+//! - **Engine thread** (core 0 unless `--no-pin`): the runtime's `run()` loop,
+//!   `VenueMode::External`, backing off to yields when idle, with [`OnePerTick`]: one IOC limit
+//!   order per quote, 1 % away from the touch on alternating sides, so it never fills and nothing
+//!   rests.
+//!
+//! # Why both threads yield by default
+//! The simulator's threads (the stream writer, the REST reader that stamps the order) share the
+//! machine. On two cores with both threads spinning, a simulator thread that wakes waits for the
+//! scheduler's tick (4 ms at HZ=250) before it runs, and that wait lands in the measurement
+//! (p99 ≈ 12–30 ms on the lead's 2-core box instead of ≈ 4 ms). `--gateway-spin` spins for hosts
+//! with cores to spare.
 //!
 //! # What is measured
 //! `gateway_tick_to_order` = the instant the simulator hands a tick's WebSocket frame to the
@@ -82,6 +91,8 @@ pub(crate) struct GatewayBench<'a> {
     /// Ticks per second at most (the closed loop may be slower).
     pub(crate) rate: u64,
     pub(crate) pin: bool,
+    /// Both threads busy-spin without yielding (cores of their own, the simulator elsewhere).
+    pub(crate) spin: bool,
     pub(crate) out: &'a Path,
 }
 
@@ -241,11 +252,19 @@ fn measure(bench: &GatewayBench<'_>) -> Result<Measured> {
             }
         });
     let gateway_core = bench.pin.then_some(1);
+    let spin = bench.spin;
     let stop = Arc::clone(&stop_gateway);
     let gateway_thread = std::thread::Builder::new()
         .name("kestrel-gateway".into())
         .spawn(move || {
             let pinned = gateway_core.is_some_and(kestrel_runtime::pin_or_warn);
+            while !stop.load(Ordering::Relaxed) {
+                gateway.turn();
+                if !spin {
+                    std::thread::yield_now();
+                }
+            }
+            // Stop is set: `run` only closes the connections.
             gateway.run(&stop);
             let rejections = gateway
                 .venue()
@@ -258,7 +277,8 @@ fn measure(bench: &GatewayBench<'_>) -> Result<Measured> {
         .context("starting the gateway thread")?;
 
     let stop = Arc::clone(&stop_engine);
-    let runtime = RuntimeConfig { core: bench.pin.then_some(0), spin: bench.pin, ..RuntimeConfig::default() };
+    let runtime =
+        RuntimeConfig { core: bench.pin.then_some(0), spin: bench.spin, ..RuntimeConfig::default() };
     let engine_thread = std::thread::Builder::new()
         .name("kestrel-engine".into())
         .spawn(move || -> Result<_> {
@@ -378,12 +398,12 @@ pub(crate) fn run_gateway(bench: &GatewayBench<'_>, out: &mut impl Write) -> Res
     let t = &m.threads;
     let summary = format!(
         "clock: std::time::Instant (monotonic) in the simulator, both ends\n\
-         engine pinned: {}, gateway pinned: {}, engine spin: {}, gateway poll_timeout: 0\n\
+         engine pinned: {}, gateway pinned: {}, spin (no yield when idle): {}, gateway poll_timeout: 0\n\
          warm-up: {:?}\nmeasured: ticks {}, samples {}, unanswered {}, ambiguous {}, extra {}, orphan {}, undelivered {}\n\
          engine: {:?}\nstrategy refusals: {}\nloop: {:?}\ngateway rejections: {:?}\ngateway diagnostics: {:?}\n",
         t.runtime.pinned,
         t.gateway_pinned,
-        bench.pin,
+        bench.spin,
         Correlation { samples: Vec::new(), ..m.warmup.clone() },
         c.ticks,
         c.samples.len(),
