@@ -185,3 +185,16 @@ fn amends_are_refused_without_sending() {
     let d = s.run.diagnostics().join("\n");
     assert!(d.contains("not supported") && d.contains("cancel and place"), "{d}");
 }
+
+#[test]
+fn a_cancel_of_an_order_that_already_filled_is_answered_too_late_without_a_request() {
+    let mut s = setup(Script { new_order: (200, result_new("NEW", "0.00000000")), ..Script::default() });
+    s.run.requests.push(buy(14, RequestKind::New)).unwrap();
+    s.run.until("the acknowledgement", |ev| execs(ev).len() == 1);
+    s.user.send(&user_event(0, &report_fixture("user_executionReport_TRADE_FILLED.json", "kst-14")));
+    s.run.until("the fill", |ev| execs(ev).len() == 2);
+    s.run.requests.push(buy(14, RequestKind::Cancel)).unwrap();
+    s.run.until("the answer", |ev| execs(ev).len() == 3);
+    assert_eq!(execs(&s.run.got)[2], (14, code(Status::Completed), Qty::ZERO, Price::ZERO, 0));
+    assert!(s.rest.seen("DELETE", "/api/v3/order").is_empty(), "nothing left to cancel");
+}

@@ -107,3 +107,49 @@ fn a_terminated_subscription_is_renewed_and_the_open_order_reconciled() {
     assert_eq!(user.accepted(), 1, "the same connection");
     assert_eq!(run.stop().venue().open_orders(), 0);
 }
+
+#[test]
+fn only_the_fills_missed_during_the_gap_are_backfilled() {
+    let script = Arc::new(Mutex::new(Script {
+        new_order: (200, result_new("NEW", "0.00000000")),
+        query: (200, queried("NEW", "0.00000000")),
+        trades: (200, "[]".to_owned()),
+        ..Script::default()
+    }));
+    let (mut run, _rest, user, _market) = start(&script);
+    open_order_7(&mut run, &user);
+    // First fill on the stream: 0.0001 of 0.00029 (trade 100).
+    let mut partial = report_fixture("user_executionReport_TRADE_FILLED.json", "kst-7");
+    partial["X"] = "PARTIALLY_FILLED".into();
+    partial["q"] = "0.00029000".into();
+    partial["l"] = "0.00010000".into();
+    partial["z"] = "0.00010000".into();
+    partial["t"] = 100.into();
+    user.send(&user_event(0, &partial));
+    run.until("the first fill", |ev| execs(ev).iter().any(|e| !e.2.is_zero()));
+    // The rest fills while the stream is down (trade 101); myTrades lists both.
+    let trade = |id: u64, qty: &str| {
+        format!(
+            r#"{{"symbol":"BTCUSDT","id":{id},"orderId":5341783271,"orderListId":-1,"price":"52436.85000000","qty":"{qty}","quoteQty":"0","commission":"0","commissionAsset":"BNB","time":1616633041555,"isBuyer":true,"isMaker":true,"isBestMatch":true}}"#
+        )
+    };
+    {
+        let mut s = script.lock().unwrap();
+        s.query = (200, queried("FILLED", "0.00029000"));
+        s.trades = (200, format!("[{},{}]", trade(100, "0.00010000"), trade(101, "0.00019000")));
+    }
+    user.tx.send(Ws::Drop).unwrap();
+    run.until("the second fill", |ev| execs(ev).iter().filter(|e| !e.2.is_zero()).count() == 2);
+    run.settle(Duration::from_millis(200));
+    let got: Vec<Qty> = fills(&run).iter().map(|f| f.2).collect();
+    assert_eq!(
+        got,
+        ["0.0001".parse().unwrap(), "0.00019".parse().unwrap()],
+        "trade 100 is not reported twice"
+    );
+    let total = got.iter().fold(Qty::ZERO, |a, q| a.checked_add(*q).unwrap());
+    assert_eq!(total, buy(7, RequestKind::New).request.size, "the position converges to the order's size");
+    let gw = run.stop();
+    assert_eq!((gw.venue().stats().backfilled, gw.venue().stats().duplicates), (1, 1));
+    assert_eq!(gw.venue().open_orders(), 0);
+}

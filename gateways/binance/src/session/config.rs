@@ -77,10 +77,10 @@ pub struct BinanceConfig {
     /// Must be `true` for `mode = "live"`; ignored otherwise.
     #[serde(default)]
     pub allow_live: bool,
-    /// REST base, `http://` or `https://` host[:port] (a path is refused: Binance paths are fixed).
+    /// REST base, `http://host[:port]` or `https://host[:port]` (no path: Binance paths are fixed).
     #[serde(default)]
     pub rest_url: Option<String>,
-    /// Market stream base, `ws://` or `wss://` host[:port][/prefix]; the session appends
+    /// Market stream base, `ws://host[:port][/prefix]` or `wss://…`; the session appends
     /// `/stream?streams=…`.
     #[serde(default)]
     pub stream_url: Option<String>,
@@ -90,6 +90,10 @@ pub struct BinanceConfig {
     /// `recvWindow` sent with signed requests (1..=60000 ms); Binance's 5000 ms when absent.
     #[serde(default)]
     pub recv_window_ms: Option<u32>,
+    /// How long a REST answer may take before the connection is deemed dead and reconnected
+    /// (requests on it are then resolved as failed); 10000 ms when absent.
+    #[serde(default)]
+    pub rest_timeout_ms: Option<u32>,
     /// The traded symbols (at least one; symbols and instruments each unique).
     pub symbols: Vec<SymbolConfig>,
     /// A PEM CA certificate to trust besides the public roots (a local TLS simulator).
@@ -229,6 +233,12 @@ impl BinanceConfig {
             return Err(SessionError::Config {
                 field: "recv_window_ms",
                 reason: format!("{w} is not 1..=60000"),
+            });
+        }
+        if self.rest_timeout_ms == Some(0) {
+            return Err(SessionError::Config {
+                field: "rest_timeout_ms",
+                reason: "0 ms leaves no time to answer".into(),
             });
         }
         if self.symbols.is_empty() {

@@ -52,6 +52,8 @@ pub struct Req {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// When the server had read it.
+    pub at: Instant,
 }
 
 impl Req {
@@ -102,14 +104,19 @@ fn read_req(r: &mut impl BufRead) -> Option<Req> {
     r.read_exact(&mut body).ok()?;
     let (path, query) =
         target.split_once('?').map_or((target.clone(), String::new()), |(p, q)| (p.to_owned(), q.to_owned()));
-    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap() })
+    Some(Req { method, path, query, headers, body: String::from_utf8(body).unwrap(), at: Instant::now() })
 }
 
-/// An HTTP answer with Binance's usage header.
+/// An HTTP answer with Binance's usage header (and `Retry-After: 1` on 429/418); status 0 is no
+/// answer at all: the server drops the connection.
 pub fn http(status: u16, body: &str) -> String {
+    if status == 0 {
+        return String::new();
+    }
     let reason = if status == 200 { "OK" } else { "Error" };
+    let retry = if matches!(status, 418 | 429) { "Retry-After: 1\r\n" } else { "" };
     format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json;charset=UTF-8\r\nX-MBX-USED-WEIGHT-1M: 7\r\nContent-Length: {}\r\n\r\n{body}",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json;charset=UTF-8\r\nX-MBX-USED-WEIGHT-1M: 7\r\n{retry}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
 }
@@ -140,6 +147,9 @@ impl RestServer {
                     while let Some(req) = read_req(&mut r) {
                         let answer = handler(&req);
                         log.lock().unwrap().push(req);
+                        if answer.is_empty() {
+                            return;
+                        }
                         if w.write_all(answer.as_bytes()).and_then(|()| w.flush()).is_err() {
                             return;
                         }
@@ -287,7 +297,7 @@ pub fn report_fixture(name: &str, client_id: &str) -> serde_json::Value {
 pub fn config(rest: u16, market: u16, user: u16, symbols: &str) -> BinanceConfig {
     serde_json::from_str(&format!(
         r#"{{"mode":"paper","rest_url":"http://127.0.0.1:{rest}","stream_url":"ws://127.0.0.1:{market}",
-            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"symbols":{symbols}}}"#
+            "ws_api_url":"ws://127.0.0.1:{user}/ws-api/v3","recv_window_ms":5000,"rest_timeout_ms":5000,"symbols":{symbols}}}"#
     ))
     .unwrap()
 }
