@@ -17,9 +17,9 @@
 //! # Why both threads yield by default
 //! The simulator's threads (the stream writer, the REST reader that stamps the order) share the
 //! machine. On two cores with both threads spinning, a simulator thread that wakes waits for the
-//! scheduler's tick (4 ms at HZ=250) before it runs, and that wait lands in the measurement
-//! (p99 ≈ 12–30 ms on the lead's 2-core box instead of ≈ 4 ms). `--gateway-spin` spins for hosts
-//! with cores to spare.
+//! scheduler's tick (4 ms at HZ=250) before it runs, and that wait lands in the measurement (on
+//! a 2-core box under the same build load: p99 12–31 ms spinning, ≈ 4 ms yielding).
+//! `--gateway-spin` spins, for hosts with cores to spare.
 //!
 //! # What is measured
 //! `gateway_tick_to_order` = the instant the simulator hands a tick's WebSocket frame to the
