@@ -2,6 +2,10 @@
 //! bare ring round trip measured in the same process on the same cores (see
 //! `kestrel_runtime::harness` for the layout). Prints one JSON line and writes a report folder:
 //! `.hgrm` files of every distribution and stage, and a percentile plot (PNG and SVG).
+//!
+//! With `--gateway binance`, it measures through the gateway instead: the venue simulator's tick
+//! send to its read of the order, through `BinanceVenue`, the gateway thread and the engine
+//! (`crate::bench_latency_gateway`); the default run is unchanged.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,18 +16,31 @@ use hdrhistogram::Histogram;
 use kestrel_cli::report::latency::write_latency_report;
 use kestrel_runtime::harness::{HarnessConfig, run_harness};
 
+use crate::bench_latency_gateway::{GatewayBench, GatewayKind, run_gateway};
+
 /// Options of `kestrel bench latency`.
 #[derive(Debug, Args)]
 pub(crate) struct LatencyArgs {
     /// Quotes per second the venue thread plans.
     #[arg(long, default_value_t = 100_000)]
     rate: u64,
-    /// Quotes measured after the warm-up.
-    #[arg(long, default_value_t = 1_000_000)]
-    samples: u64,
-    /// Quotes sent first and not measured.
-    #[arg(long, default_value_t = 100_000)]
-    warmup: u64,
+    /// Quotes measured after the warm-up [default: 1000000; with --gateway: 2000 ticks].
+    #[arg(long)]
+    samples: Option<u64>,
+    /// Quotes sent first and not measured [default: 100000; with --gateway: 500 ticks].
+    #[arg(long)]
+    warmup: Option<u64>,
+    /// Measure tick-to-order through this venue's gateway on loopback (against its simulator)
+    /// instead of the bare runtime.
+    #[arg(long, value_enum)]
+    gateway: Option<GatewayKind>,
+    /// With --gateway: ticks per second at most (one tick in flight at a time).
+    #[arg(long, default_value_t = 1_000)]
+    gateway_rate: u64,
+    /// With --gateway: the engine and gateway threads busy-spin without yielding (only with
+    /// cores to spare for the simulator's threads; on two cores it starves them).
+    #[arg(long)]
+    gateway_spin: bool,
     /// Bare ring round trips measured before and after the engine run, each.
     #[arg(long, default_value_t = 200_000)]
     rtt_samples: u64,
@@ -41,10 +58,22 @@ fn p(h: &Histogram<u64>, q: f64) -> u64 {
 
 /// Runs the harness, prints the JSON line, writes the report.
 pub(crate) fn run(args: &LatencyArgs, out: &mut impl Write) -> Result<()> {
+    if let Some(gateway) = args.gateway {
+        let bench = GatewayBench {
+            gateway,
+            samples: args.samples.unwrap_or(2_000),
+            warmup: args.warmup.unwrap_or(500),
+            rate: args.gateway_rate,
+            pin: !args.no_pin,
+            spin: args.gateway_spin,
+            out: &args.out,
+        };
+        return run_gateway(&bench, out);
+    }
     let config = HarnessConfig {
         rate: args.rate,
-        samples: args.samples,
-        warmup: args.warmup,
+        samples: args.samples.unwrap_or(1_000_000),
+        warmup: args.warmup.unwrap_or(100_000),
         rtt_samples: args.rtt_samples,
         engine_core: (!args.no_pin).then_some(0),
         venue_core: (!args.no_pin).then_some(1),

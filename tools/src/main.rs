@@ -17,6 +17,7 @@ mod backtest;
 mod bench;
 mod bench_book;
 mod bench_latency;
+mod bench_latency_gateway;
 mod bench_orders;
 mod convert;
 mod demo;

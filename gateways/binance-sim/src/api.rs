@@ -40,6 +40,8 @@ pub struct Shared {
     pub hub: std::sync::Arc<Hub>,
     /// The account's keys.
     pub creds: Credentials,
+    /// The measurement probe (inert unless armed: [`crate::probe`]).
+    pub probe: crate::probe::Probe,
     /// Request weight used in the current minute: (minute, count).
     weight: Mutex<(i64, u64)>,
 }
@@ -54,7 +56,20 @@ pub fn now_ms() -> i64 {
 impl Shared {
     /// Bundles the venue, hub and credentials.
     pub fn new(venue: Venue, hub: std::sync::Arc<Hub>, creds: Credentials) -> Self {
-        Self { venue: Mutex::new(venue), hub, creds, weight: Mutex::new((0, 0)) }
+        Self {
+            venue: Mutex::new(venue),
+            hub,
+            creds,
+            probe: crate::probe::Probe::default(),
+            weight: Mutex::new((0, 0)),
+        }
+    }
+
+    /// The same with the measurement probe armed as `probe` says.
+    #[must_use]
+    pub fn with_probe(mut self, probe: Option<crate::probe::ProbeConfig>) -> Self {
+        self.probe = crate::probe::Probe::new(probe);
+        self
     }
 
     /// The venue, locked (a panicked holder leaves consistent state: each step finishes or refuses).

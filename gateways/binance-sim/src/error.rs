@@ -137,4 +137,7 @@ pub enum SimError {
         "sim: fault '{0}': expected drop-mid-fill, expire-user-stream, duplicate-reports=N, reorder-reports=N, rate-limit=429:N[:SECS] or rate-limit=418:N[:SECS]"
     )]
     Fault(String),
+    /// The measurement probe cannot be used as asked.
+    #[error("sim: probe: {0}")]
+    Probe(String),
 }

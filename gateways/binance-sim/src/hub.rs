@@ -13,6 +13,14 @@ use serde_json::{Value, json};
 pub enum Outbound {
     /// Send this text frame.
     Text(String),
+    /// Send this text frame, a measurement probe's tick, and tell the probe when it went
+    /// ([`crate::probe::Probe::tick_sent`]).
+    Tick {
+        /// The frame.
+        text: String,
+        /// The probe's tick number.
+        seq: u64,
+    },
 }
 
 /// One connection's subscriptions.
@@ -105,6 +113,30 @@ impl Hub {
                 let _ = e.tx.send(Outbound::Text(text));
             }
         });
+    }
+
+    /// Connections following `stream`.
+    pub fn followers(&self, stream: &str) -> usize {
+        self.with(|c| c.values().filter(|e| e.streams.contains(stream)).count())
+    }
+
+    /// Sends probe tick `seq` (`data` on `stream`) to every connection following `stream`;
+    /// returns how many.
+    pub fn publish_tick(&self, stream: &str, data: &Value, seq: u64) -> usize {
+        let mut raw = None;
+        let mut wrapped = None;
+        self.with(|c| {
+            let mut n = 0;
+            for e in c.values().filter(|e| e.streams.contains(stream)) {
+                let text = if e.combined {
+                    wrapped.get_or_insert_with(|| json!({"stream": stream, "data": data}).to_string()).clone()
+                } else {
+                    raw.get_or_insert_with(|| data.to_string()).clone()
+                };
+                n += usize::from(e.tx.send(Outbound::Tick { text, seq }).is_ok());
+            }
+            n
+        })
     }
 
     /// Sends user-data events: to listenKey streams in `keys` and to every WebSocket API

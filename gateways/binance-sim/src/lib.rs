@@ -11,6 +11,8 @@
 //! - [`venue`]: the matcher, balances, synthetic market, stream and user-data events.
 //! - [`faults`]: fault injection (dropped fills, expired user streams, duplicated or reordered
 //!   reports, 429/418).
+//! - [`probe`]: the measurement probe: paced ticks out, new orders in, both stamped on one clock
+//!   (`kestrel bench latency --gateway binance`).
 //!
 //! # Running it
 //! `BINANCE_API_KEY=k BINANCE_API_SECRET=s kestrel sim binance --listen 127.0.0.1:0 [--tls]` prints
@@ -38,6 +40,7 @@ pub mod market;
 pub mod num;
 pub mod order;
 pub mod params;
+pub mod probe;
 pub mod rest;
 pub mod server;
 pub mod tls;
@@ -47,4 +50,5 @@ pub mod ws;
 pub use auth::Credentials;
 pub use error::{ApiError, SimError};
 pub use faults::Fault;
+pub use probe::{Correlation, Pace, ProbeConfig, TickProbe};
 pub use server::{SimConfig, Simulator};

@@ -20,6 +20,7 @@ use crate::faults::Fault;
 use crate::http::{self, ReadOutcome, Response};
 use crate::hub::Hub;
 use crate::market::SymbolSpec;
+use crate::probe::{ProbeConfig, TickProbe};
 use crate::rest::{self, Outcome};
 use crate::venue::Venue;
 use crate::ws::{self, SessionConfig};
@@ -43,6 +44,9 @@ pub struct SimConfig {
     pub ping_every: Duration,
     /// Synthetic market step interval.
     pub step_every: Duration,
+    /// Arms the measurement probe ([`crate::probe`]): the synthetic market holds still and
+    /// WebSocket connections poll faster. `None` (the default): a normal venue.
+    pub probe: Option<ProbeConfig>,
 }
 
 impl SimConfig {
@@ -57,6 +61,7 @@ impl SimConfig {
             faults: Vec::new(),
             ping_every: Duration::from_secs(20),
             step_every: Duration::from_millis(250),
+            probe: None,
         }
     }
 }
@@ -94,7 +99,7 @@ impl Simulator {
         };
         let hub = Arc::new(Hub::default());
         let venue = Venue::new(SymbolSpec::defaults(), config.seed, Arc::clone(&hub), now_ms())?;
-        let shared = Arc::new(Shared::new(venue, hub, config.creds.clone()));
+        let shared = Arc::new(Shared::new(venue, hub, config.creds.clone()).with_probe(config.probe));
         for f in &config.faults {
             if *f == Fault::ExpireUserStream {
                 continue;
@@ -140,6 +145,14 @@ impl Simulator {
         .to_string()
     }
 
+    /// The measurement probe's handle for `symbol`.
+    ///
+    /// # Errors
+    /// [`SimError::Probe`] when the probe is not armed or the symbol is not listed.
+    pub fn probe(&self, symbol: &str) -> Result<TickProbe, SimError> {
+        TickProbe::new(Arc::clone(&self.shared), symbol)
+    }
+
     /// A balance of the account (free, locked), nano units.
     pub fn balance(&self, asset: &str) -> (i64, i64) {
         let b = self.shared.venue().balance(asset);
@@ -181,6 +194,10 @@ enum Job {
 fn timer(shared: &Shared, stop: &AtomicBool, every: Duration, job: Job) {
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(every);
+        // Probe hook: a still market, so the probe's ticks are the only quotes.
+        if matches!(job, Job::Step) && shared.probe.is_armed() {
+            continue;
+        }
         let now = now_ms();
         let mut v = shared.venue();
         match job {
@@ -250,7 +267,13 @@ fn serve(
             Ok(ReadOutcome::Closed) | Err(_) => break,
         };
         idle = 0;
+        // Probe hook: the instant a new order is read.
+        shared.probe.rest_request(&req);
         if req.is_upgrade() {
+            // Probe hook: faster polls, so queued ticks leave soon after they are published.
+            if let Some(poll) = shared.probe.ws_poll() {
+                let _ = raw.set_read_timeout(Some(poll));
+            }
             upgrade(io, buf, &req, shared, stop, session, id);
             return;
         }

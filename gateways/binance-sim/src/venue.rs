@@ -165,6 +165,16 @@ pub struct Venue {
     trades: Vec<Value>,
 }
 
+/// A `<symbol>@bookTicker` stream frame of `mk`'s top of book.
+fn ticker_frame(mk: &Market) -> Value {
+    let (b, a) = (mk.book.best_bid(), mk.book.best_ask());
+    json!({
+        "u": mk.update_id, "s": mk.spec.name,
+        "b": px(b.map_or(Price::ZERO, |x| x.0)), "B": qty(b.map_or(Qty::ZERO, |x| x.1)),
+        "a": px(a.map_or(Price::ZERO, |x| x.0)), "A": qty(a.map_or(Qty::ZERO, |x| x.1))
+    })
+}
+
 fn side_of(s: Side) -> BookSide {
     match s {
         Side::Buy => BookSide::Bid,
@@ -393,6 +403,13 @@ impl Venue {
             "askPrice": px(a.map_or(Price::ZERO, |x| x.0)),
             "askQty": qty(a.map_or(Qty::ZERO, |x| x.1))
         })
+    }
+
+    /// The `<symbol>@bookTicker` stream name of market `m` and a frame of its current top: what
+    /// the measurement probe ([`crate::probe`]) publishes as a tick.
+    pub fn book_ticker_frame(&self, m: usize) -> (String, Value) {
+        let mk = &self.markets[m];
+        (format!("{}@bookTicker", mk.stream), ticker_frame(mk))
     }
 
     /// `GET /api/v3/ticker/24hr` for one symbol (window: since start).
@@ -806,12 +823,7 @@ impl Venue {
             let top = (mk.book.best_bid(), mk.book.best_ask());
             if top != mk.top {
                 mk.top = top;
-                let (b, a) = top;
-                let ev = json!({
-                    "u": mk.update_id, "s": mk.spec.name,
-                    "b": px(b.map_or(Price::ZERO, |x| x.0)), "B": qty(b.map_or(Qty::ZERO, |x| x.1)),
-                    "a": px(a.map_or(Price::ZERO, |x| x.0)), "A": qty(a.map_or(Qty::ZERO, |x| x.1))
-                });
+                let ev = ticker_frame(mk);
                 self.hub.publish(&format!("{}@bookTicker", mk.stream), &ev);
             }
         }
@@ -970,8 +982,9 @@ mod tests {
 
     fn events(rx: &mpsc::Receiver<Outbound>) -> Vec<Value> {
         rx.try_iter()
-            .filter_map(|Outbound::Text(t)| {
-                serde_json::from_str::<Value>(&t).ok().map(|v| v["event"].clone())
+            .filter_map(|o| match o {
+                Outbound::Text(t) => serde_json::from_str::<Value>(&t).ok().map(|v| v["event"].clone()),
+                Outbound::Tick { .. } => None,
             })
             .collect()
     }

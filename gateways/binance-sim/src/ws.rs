@@ -17,6 +17,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::hub::Outbound;
 use crate::params::{self, Params};
+use crate::probe::Probe;
 
 /// Which kind of session a path opens.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -97,6 +98,10 @@ pub fn run<S: Read + Write>(
         }
         match ws.read() {
             Ok(Message::Text(t)) => {
+                if matches!(kind, Kind::Api) {
+                    // Probe hook: the instant an `order.place` is read.
+                    shared.probe.ws_api_request(t.as_str());
+                }
                 let reply = match kind {
                     Kind::Api => api_request(shared, &mut api, conn_id, t.as_str()),
                     Kind::Streams { .. } => Some(stream_request(shared, conn_id, t.as_str())),
@@ -111,7 +116,7 @@ pub fn run<S: Read + Write>(
             Err(tungstenite::Error::Io(e)) if crate::http::is_timeout(&e) => {}
             Err(_) => break,
         }
-        if !forward(&mut ws, &rx) {
+        if !forward(&mut ws, &rx, &shared.probe) {
             break;
         }
         if last_ping.elapsed() >= cfg.ping_every {
@@ -125,14 +130,29 @@ pub fn run<S: Read + Write>(
     shared.hub.unregister(conn_id);
 }
 
-/// Sends what the hub queued; false when the connection must end.
-fn forward<S: Read + Write>(ws: &mut WebSocket<S>, rx: &Receiver<Outbound>) -> bool {
+/// Sends what the hub queued; false when the connection must end. A probe tick is written on its
+/// own and stamped just before the write that hands it to the kernel.
+fn forward<S: Read + Write>(ws: &mut WebSocket<S>, rx: &Receiver<Outbound>, probe: &Probe) -> bool {
     let mut wrote = false;
-    while let Ok(Outbound::Text(t)) = rx.try_recv() {
-        if ws.write(Message::text(t)).is_err() {
-            return false;
+    while let Ok(out) = rx.try_recv() {
+        match out {
+            Outbound::Text(t) => {
+                if ws.write(Message::text(t)).is_err() {
+                    return false;
+                }
+                wrote = true;
+            }
+            Outbound::Tick { text, seq } => {
+                if ws.write(Message::text(text)).is_err() {
+                    return false;
+                }
+                probe.tick_sent(seq, Instant::now());
+                if ws.flush().is_err() {
+                    return false;
+                }
+                wrote = false;
+            }
         }
-        wrote = true;
     }
     !wrote || ws.flush().is_ok()
 }
