@@ -125,7 +125,7 @@ impl BinanceVenue {
                         if filled.is_zero() {
                             self.reject(cx, instrument, order, e.to_string())?;
                         } else {
-                            self.orders.remove(&order.0);
+                            self.forget(order);
                             Self::report(cx, instrument, order, Status::Expired)?;
                         }
                     }

@@ -130,6 +130,8 @@ const DEPTH_BUFFER: usize = 4096;
 const DEPTH_LIMIT: u16 = 1000;
 /// Rejection reasons kept for inspection.
 const REJECTIONS_KEPT: usize = 64;
+/// Ended orders remembered, so the stream's late copies of their final state are recognised.
+const ENDED_KEPT: usize = 4096;
 /// The retry timer's token (exchangeInfo, reconciliation queries that failed).
 const RETRY_TIMER: u64 = 1;
 /// The REST answer timeout's token.
@@ -214,6 +216,8 @@ pub struct SessionStats {
     pub backfilled: u64,
     /// Fills dropped as already reported.
     pub duplicates: u64,
+    /// Status-only reports dropped for orders whose end was already reported.
+    pub stale: u64,
 }
 
 /// A Binance spot session: see the module docs for the connections and the order flow.
@@ -239,6 +243,9 @@ pub struct BinanceVenue {
     next_ws_id: u64,
     extra_ca: Option<Vec<u8>>,
     rejections: VecDeque<(OrderId, String)>,
+    /// Orders that ended here lately (their final state was reported): later status-only reports
+    /// about them are stale (the stream's copy of what an answer already said) and are dropped.
+    ended: VecDeque<u64>,
     payloads: Vec<Payload>,
     stats: SessionStats,
 }
@@ -335,6 +342,7 @@ impl BinanceVenue {
             next_ws_id: 1,
             extra_ca,
             rejections: VecDeque::with_capacity(REJECTIONS_KEPT),
+            ended: VecDeque::with_capacity(ENDED_KEPT),
             payloads: Vec::with_capacity(256),
             stats: SessionStats::default(),
         })
@@ -453,6 +461,16 @@ impl BinanceVenue {
         Self::event(cx, cx.now, instrument, Payload::Exec(record))
     }
 
+    /// Stops tracking `order`, whose final state the engine has (or is being sent), remembering it
+    /// as ended for a while.
+    fn forget(&mut self, order: OrderId) {
+        self.orders.remove(&order.0);
+        if self.ended.len() >= ENDED_KEPT {
+            self.ended.pop_front();
+        }
+        self.ended.push_back(order.0);
+    }
+
     /// Tells the engine `order` is working, once (whichever source says so first).
     fn acknowledge(
         &mut self,
@@ -487,7 +505,7 @@ impl BinanceVenue {
         order: OrderId,
         reason: String,
     ) -> Result<(), GatewayError> {
-        self.orders.remove(&order.0);
+        self.forget(order);
         if self.rejections.len() >= REJECTIONS_KEPT {
             self.rejections.pop_front();
         }

@@ -125,11 +125,11 @@ impl BinanceVenue {
         match t.final_wanted.take() {
             // The fills completed it in the engine already.
             Some(Status::Completed) => {
-                self.orders.remove(&order.0);
+                self.forget(order);
                 Ok(())
             }
             Some(status) => {
-                self.orders.remove(&order.0);
+                self.forget(order);
                 Self::report(cx, instrument, order, status)
             }
             None if !queried => Ok(()),

@@ -120,7 +120,12 @@ impl BinanceVenue {
         match status {
             Some(Status::Accepted) => self.acknowledge(cx, instrument, order, ev.venue_time),
             _ if self.orders.contains_key(&order.0) => self.settle(order, r.status, r.cum_qty, false, cx),
-            // Not tracked: already ended, or placed before this session; the engine decides.
+            // Ended here already: the stream repeats what an answer said.
+            _ if self.ended.contains(&order.0) => {
+                self.stats.stale += 1;
+                Ok(())
+            }
+            // Not tracked: placed before this session; the engine decides.
             _ => Self::event(cx, ev.venue_time, instrument, Payload::Exec(ev.record)),
         }
     }
