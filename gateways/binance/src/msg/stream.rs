@@ -156,17 +156,18 @@ pub fn millis_to_timestamp(ms: u64) -> Option<kestrel_types::Timestamp> {
     i64::try_from(ms).ok()?.checked_mul(1_000_000).map(kestrel_types::Timestamp::from_nanos)
 }
 
+/// Who took liquidity: the buyer being the maker means a seller did.
+fn aggressor(buyer_is_maker: bool) -> kestrel_types::Aggressor {
+    if buyer_is_maker { kestrel_types::Aggressor::Sell } else { kestrel_types::Aggressor::Buy }
+}
+
 impl TradeMsg<'_> {
     /// The Kestrel trade print. The buyer being the maker means a seller took liquidity.
     pub fn to_trade(&self) -> kestrel_types::Trade {
         kestrel_types::Trade {
             price: self.price,
             size: self.qty,
-            aggressor: if self.buyer_is_maker {
-                kestrel_types::Aggressor::Sell
-            } else {
-                kestrel_types::Aggressor::Buy
-            },
+            aggressor: aggressor(self.buyer_is_maker),
             trade_id: self.trade_id,
         }
     }
@@ -178,11 +179,7 @@ impl AggTradeMsg<'_> {
         kestrel_types::Trade {
             price: self.price,
             size: self.qty,
-            aggressor: if self.buyer_is_maker {
-                kestrel_types::Aggressor::Sell
-            } else {
-                kestrel_types::Aggressor::Buy
-            },
+            aggressor: aggressor(self.buyer_is_maker),
             trade_id: self.agg_id,
         }
     }
